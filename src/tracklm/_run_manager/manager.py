@@ -1,0 +1,336 @@
+"""The run manager: a bounded buffer drained to the store by one background thread.
+
+Callers only append a record to a deque (``submit``); the flusher thread wakes every
+``INTERVAL`` seconds, or sooner once ``BATCH_SIZE`` records wait, and writes what it finds as
+batches. A batch the store refuses goes to the on-disk :class:`Journal` and is replayed, in
+order, before anything newer once the store takes writes again. When the buffer is full, a
+caller that may block waits for room (explicit logging calls) and one that may not (autolog,
+on the user's hot path) drops its record; every drop is counted and reported by ``flush()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+import weakref
+from collections import deque
+from pathlib import Path
+
+from tracklm._log_once import log_once
+from tracklm._run_manager.journal import Journal, read_batches
+from tracklm._run_manager.records import Batch, Record, normalize
+from tracklm.entities import FlushResult
+from tracklm.stores.base import Store
+
+logger = logging.getLogger("tracklm.run_manager")
+
+class _FlushMarker:
+    """Put in the buffer by ``flush()``; set once every record before it was handled."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class RunManager:
+    """Buffers records for one store and writes them from a background thread."""
+
+    BATCH_SIZE = 5_000
+    CAPACITY = 100_000
+    INTERVAL = 0.05
+    """Seconds between drains: a record reaches disk (store or journal) within about this."""
+    BLOCK_TIMEOUT = 30.0
+    """How long a blocking ``submit`` waits for room before its record is dropped."""
+    RETRY_MAX_INTERVAL = 2.0
+    ORPHAN_SCAN_INTERVAL = 30.0
+
+    def __init__(self, store: Store, journal_root: Path) -> None:
+        self.store = store
+        self._journal_root = journal_root
+        self._written = 0
+        self._dropped = 0
+        self._reset_runtime_state()
+        _register_fork_hook(self)
+
+    def _reset_runtime_state(self) -> None:
+        self._pid = os.getpid()
+        self._buffer: deque[Record | _FlushMarker] = deque()
+        self._wakeup = threading.Event()
+        self._room = threading.Condition(threading.Lock())
+        self._journal_lock = threading.RLock()
+        self._counter_lock = threading.Lock()
+        self._held: deque[Batch] = deque()  # batches neither store nor journal could take
+        self._held_records = 0
+        self._journal = Journal(self._journal_root)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._closed = False
+        self._next_store_try = 0.0
+        self._retry_interval = self.INTERVAL
+        self._next_orphan_scan = 0.0
+
+    # -- caller side -------------------------------------------------------------------------
+
+    def submit(self, record: Record, *, block: bool = True) -> bool:
+        """Queue a record; False when it was dropped because the buffer stayed full."""
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        buffer = self._buffer
+        if len(buffer) >= self.CAPACITY and not self._wait_for_room(block):
+            self._count_dropped(1)
+            log_once(logger, "tracklm's buffer is full; records are being dropped and counted")
+            return False
+        buffer.append(record)
+        if len(buffer) >= self.BATCH_SIZE:
+            self._wakeup.set()
+        return True
+
+    def flush(self, timeout: float | None = None) -> FlushResult:
+        """Wait until every record submitted so far is in the store or the journal."""
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            marker = _FlushMarker()
+            self._buffer.append(marker)
+            self._wakeup.set()
+            marker.done.wait(timeout)
+        return self.result()
+
+    def result(self) -> FlushResult:
+        buffered = sum(1 for r in list(self._buffer) if not isinstance(r, _FlushMarker))
+        pending = buffered + self._journal.pending_records + self._held_records
+        return FlushResult(written=self._written, pending=pending, dropped=self._dropped)
+
+    def _wait_for_room(self, block: bool) -> bool:
+        if not block or threading.current_thread() is self._thread:
+            return False
+        deadline = time.monotonic() + self.BLOCK_TIMEOUT
+        self._wakeup.set()
+        with self._room:
+            while len(self._buffer) >= self.CAPACITY:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    return False
+                self._room.wait(min(remaining, 0.1))
+        return True
+
+    def _count_dropped(self, n: int) -> None:
+        with self._counter_lock:
+            self._dropped += n
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._counter_lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            if self._pid != os.getpid():
+                self._after_fork_in_child()
+            self._closed = False
+            thread = threading.Thread(target=self._run, name="tracklm-flusher", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # interpreter shutting down: stay off
+                return
+            self._thread = thread
+
+    def shutdown(self, timeout: float) -> FlushResult:
+        """Flush for at most ``timeout`` seconds, then journal what is left (at exit)."""
+        if self._closed or self._pid != os.getpid():
+            return self.result()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._stopping = True
+            self._wakeup.set()
+            thread.join(timeout)
+        self._closed = True
+        self._spill_to_journal()
+        with self._journal_lock:
+            self._journal.close()
+        return self.result()
+
+    def _spill_to_journal(self) -> None:
+        """Move every record still in memory to the journal (the flusher ran out of time)."""
+        records: list[Record] = []
+        while True:
+            try:
+                item = self._buffer.popleft()
+            except IndexError:
+                break
+            if isinstance(item, _FlushMarker):
+                item.done.set()
+            else:
+                records.append(item)
+        batches = list(self._held)
+        if records:
+            batches.append(Batch(records))
+        with self._journal_lock:
+            for batch in batches:
+                try:
+                    self._journal.append(self._normalized(batch))
+                except OSError as exc:
+                    self._count_dropped(len(batch.records))
+                    log_once(logger, "tracklm could not journal records at exit", exc)
+            self._held.clear()
+            self._held_records = 0
+
+    def _after_fork_in_child(self) -> None:
+        # The parent keeps writing its own records; the child starts empty, with its own
+        # thread, locks and journal, so nothing the parent buffered is written twice.
+        self._journal.forget_after_fork()
+        self._reset_runtime_state()
+        self._written = 0
+        self._dropped = 0
+        self.store.after_fork()
+
+    # -- flusher thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wakeup.wait(self.INTERVAL)
+            self._wakeup.clear()
+            try:
+                self._drain()
+            except Exception as exc:  # the thread must never die
+                log_once(logger, "tracklm's background writer hit an error", exc)
+            if self._stopping and not self._buffer:
+                return
+
+    def _drain(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_orphan_scan:
+            self._next_orphan_scan = now + self.ORPHAN_SCAN_INTERVAL
+            self._adopt_orphans()
+        while True:
+            records: list[Record] = []
+            markers: list[_FlushMarker] = []
+            buffer = self._buffer
+            while buffer and len(records) < self.BATCH_SIZE:
+                item = buffer.popleft()
+                if isinstance(item, _FlushMarker):
+                    markers.append(item)
+                else:
+                    records.append(item)
+            if records:
+                with self._room:
+                    self._room.notify_all()
+                self._write(Batch(records))
+            if self._backlog() and (markers or not records):
+                self._retry_backlog(now=bool(markers))
+            for marker in markers:
+                marker.done.set()
+            if not buffer:
+                return
+
+    def _backlog(self) -> bool:
+        return bool(self._held) or self._journal.has_pending()
+
+    def _write(self, batch: Batch) -> None:
+        batch = self._normalized(batch)
+        if not batch.records:
+            return
+        if self._backlog() and not self._retry_backlog():
+            self._keep(batch)  # the store is still down: stay behind what waits already
+            return
+        try:
+            self.store.write_batch(batch)
+        except Exception as exc:
+            log_once(logger, "tracklm's store refused a write; keeping records in the journal", exc)
+            self._store_failed()
+            self._keep(batch)
+            return
+        self._store_ok()
+        self._written += len(batch.records)
+
+    def _normalized(self, batch: Batch) -> Batch:
+        records: list[Record] = []
+        for record in batch.records:
+            try:
+                records.append(normalize(record))
+            except Exception as exc:
+                self._count_dropped(1)
+                log_once(logger, "tracklm could not serialize a logged table; dropped it", exc)
+        batch.records = records
+        return batch
+
+    def _keep(self, batch: Batch) -> None:
+        """Journal a batch the store did not take; hold it in memory if even that fails."""
+        with self._journal_lock:
+            if not self._held:
+                try:
+                    self._journal.append(batch)
+                    return
+                except OSError as exc:
+                    log_once(logger, "tracklm cannot write its journal; holding records", exc)
+            if self._held_records + len(batch.records) > self.CAPACITY:
+                self._count_dropped(len(batch.records))
+                log_once(logger, "tracklm's store and journal are both failing; dropping records")
+                return
+            self._held.append(batch)
+            self._held_records += len(batch.records)
+
+    def _retry_backlog(self, now: bool = False) -> bool:
+        """Write the journal, then held batches, to the store; True once nothing waits.
+
+        Retries back off while the store keeps failing, unless ``now`` (a flush asked).
+        """
+        if not now and time.monotonic() < self._next_store_try:
+            return False
+        try:
+            with self._journal_lock:
+                for segment in self._journal.segments():
+                    count = self._replay(segment)
+                    self._journal.pending_records -= count
+                while self._held:
+                    batch = self._held[0]
+                    self.store.write_batch(batch)
+                    self._held.popleft()
+                    self._held_records -= len(batch.records)
+                    self._written += len(batch.records)
+        except Exception as exc:
+            log_once(logger, "tracklm's store still refuses writes", exc)
+            self._store_failed()
+            return False
+        self._store_ok()
+        return True
+
+    def _replay(self, segment: Path) -> int:
+        """Write a journal segment to the store, then delete it; return its record count."""
+        count = 0
+        for batch in read_batches(segment):
+            self.store.write_batch(batch)
+            count += len(batch.records)
+        segment.unlink()
+        self._written += count
+        return count
+
+    def _adopt_orphans(self) -> None:
+        """Replay journals left by processes that died before their records reached the store."""
+        try:
+            for folder, segments in self._journal.orphans():
+                for segment in segments:
+                    self._replay(segment)
+                shutil.rmtree(folder, ignore_errors=True)
+        except Exception as exc:
+            log_once(logger, "tracklm could not replay a journal left by another process", exc)
+
+    def _store_failed(self) -> None:
+        self._retry_interval = min(self._retry_interval * 2, self.RETRY_MAX_INTERVAL)
+        self._next_store_try = time.monotonic() + self._retry_interval
+
+    def _store_ok(self) -> None:
+        self._retry_interval = self.INTERVAL
+        self._next_store_try = 0.0
+
+
+def _register_fork_hook(manager: RunManager) -> None:
+    ref = weakref.ref(manager)
+
+    def after_in_child() -> None:
+        live = ref()
+        if live is not None:
+            live._after_fork_in_child()
+
+    os.register_at_fork(after_in_child=after_in_child)

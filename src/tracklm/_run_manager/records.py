@@ -1,0 +1,170 @@
+"""The records that travel from a logging call to the store, and their batches.
+
+A record is a small named tuple made on the caller's thread with as little work as possible;
+table rows keep the caller's objects until the flusher thread normalizes them into plain JSON
+values (:func:`normalize`). A :class:`Batch` is what one store write applies atomically; its id
+lets a store skip a batch it already holds when a journal is replayed twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeAlias
+
+
+class CreateExperiment(NamedTuple):
+    experiment_id: str
+    name: str
+    creation_time: int
+
+
+class CreateRun(NamedTuple):
+    run_id: str
+    experiment_id: str
+    experiment_name: str
+    run_name: str
+    start_time: int
+    tags: Mapping[str, str]
+    parent_run_id: str | None
+
+
+class SetRunStatus(NamedTuple):
+    run_id: str
+    status: str
+    end_time: int | None
+
+
+class LogParam(NamedTuple):
+    run_id: str
+    key: str
+    value: str
+
+
+class LogMetric(NamedTuple):
+    run_id: str
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+class SetTag(NamedTuple):
+    run_id: str
+    key: str
+    value: str
+
+
+class AppendRows(NamedTuple):
+    """Rows for the table ``artifact_file`` of a run.
+
+    ``rows`` is a list of mappings (column -> value) once normalized; before that it may also
+    be a pandas DataFrame or a dict of columns, exactly as the caller gave it (copied).
+    """
+
+    run_id: str
+    artifact_file: str
+    rows: Any
+
+
+Record: TypeAlias = CreateExperiment | CreateRun | SetRunStatus | LogParam | LogMetric | SetTag | AppendRows
+Row: TypeAlias = dict[str, Any]
+
+_KINDS: dict[str, type[Record]] = {
+    cls.__name__: cls  # type: ignore[misc]
+    for cls in (CreateExperiment, CreateRun, SetRunStatus, LogParam, LogMetric, SetTag, AppendRows)
+}
+
+
+@dataclass
+class Batch:
+    """Records written to the store in one transaction, in order."""
+
+    records: list[Record]
+    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> str:
+        """One line of the journal (NaN and infinities are kept as JSON extensions)."""
+        body = [[type(r).__name__, *r] for r in self.records]
+        return json.dumps({"id": self.batch_id, "records": body}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> Batch:
+        data = json.loads(line)
+        records = [_KINDS[kind](*fields) for kind, *fields in data["records"]]
+        return cls(records=records, batch_id=data["id"])
+
+
+def normalize(record: Record) -> Record:
+    """Return the record with its table rows as a list of plain-JSON dicts."""
+    if isinstance(record, AppendRows):
+        return record._replace(rows=rows_of(record.rows))
+    return record
+
+
+def rows_of(data: Any) -> list[Row]:
+    """Turn a DataFrame, a dict of columns or a list of row dicts into plain-JSON rows."""
+    if isinstance(data, list):
+        return [{str(k): json_value(v) for k, v in row.items()} for row in data]
+    if isinstance(data, Mapping):
+        columns = {str(k): v for k, v in data.items()}
+        if columns and all(_is_column(v) for v in columns.values()):
+            length = len(next(iter(columns.values())))
+            return [
+                {k: json_value(v[i]) for k, v in columns.items()} for i in range(length)
+            ]
+        return [{k: json_value(v) for k, v in columns.items()}]
+    # a pandas DataFrame: go through its columns so numpy values become Python values
+    names = [str(c) for c in data.columns]
+    columns_values = [data[c].tolist() for c in data.columns]
+    return [
+        {name: json_value(col[i]) for name, col in zip(names, columns_values)}
+        for i in range(len(data.index))
+    ]
+
+
+def _is_column(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
+    )
+
+
+def json_value(value: Any) -> Any:
+    """Turn a logged cell into a plain JSON value: numbers, strings, None, lists, dicts."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return _missing_or(value, value.isoformat())  # pandas' NaT is a datetime too
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_value(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return json_value(value.tolist())
+    return _missing_or(value, str(value))
+
+
+def _missing_or(value: Any, fallback: Any) -> Any:
+    # pandas' NA and NaT compare as neither equal nor unequal to themselves
+    try:
+        if value != value:
+            return None
+    except (TypeError, ValueError):
+        return None
+    return fallback
+
+
+def column_names(rows: Sequence[Row]) -> list[str]:
+    """The columns of ``rows`` in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key)
+    return list(seen)

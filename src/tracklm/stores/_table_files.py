@@ -1,0 +1,147 @@
+"""The file forms of a logged table, written so that an append costs what it appends.
+
+A table's rows live in the store; its artifact file is kept in step for readers outside
+tracklm: ``.csv`` for ``pandas.read_csv`` and spreadsheets, ``.json`` in the
+``{"columns": [...], "data": [[...]]}`` form MLflow's ``load_table`` reads, ``.jsonl`` one
+object a line. New rows are appended; only a new column forces a rewrite (CSV and JSON carry
+their columns up front). The store records the file's size after each write; a file of another
+size (a crash between the file write and the commit) is rewritten from the store's rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tracklm._errors import InvalidArtifactPath
+
+SUFFIXES = (".csv", ".json", ".jsonl")
+_JSON_END = b"]}"
+
+
+def check_table_file(artifact_file: str) -> str:
+    """Refuse table names whose suffix names no format tracklm writes."""
+    if not artifact_file.endswith(SUFFIXES):
+        raise InvalidArtifactPath(
+            f"Table {artifact_file!r} needs a suffix that names its format: one of "
+            f"{', '.join(SUFFIXES)} (for example 'predictions.csv')."
+        )
+    return artifact_file
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else repr(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _strict_json(value: Any) -> Any:
+    # strict JSON has no NaN or infinity; readers such as pandas.read_json want null
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    return value
+
+
+def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]], header: bool) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
+    return out.getvalue().encode()
+
+
+def _json_rows(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    return ",".join(
+        json.dumps([_strict_json(row.get(c)) for c in columns], ensure_ascii=False)
+        for row in rows
+    ).encode()
+
+
+def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
+    return b"".join(
+        json.dumps(_strict_json(row), ensure_ascii=False).encode() + b"\n" for row in rows
+    )
+
+
+def render(artifact_file: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    """The whole file for a table of ``rows``."""
+    if artifact_file.endswith(".jsonl"):
+        return _jsonl(rows)
+    if artifact_file.endswith(".json"):
+        head = b'{"columns": ' + json.dumps(list(columns), ensure_ascii=False).encode()
+        return head + b', "data": [' + _json_rows(columns, rows) + _JSON_END
+    return _csv(columns, rows, header=True)
+
+
+def write_rows(
+    path: Path,
+    artifact_file: str,
+    *,
+    columns: Sequence[str],
+    columns_changed: bool,
+    rows: Sequence[dict[str, Any]],
+    rows_before: int,
+    size_before: int,
+    all_rows: Callable[[], list[dict[str, Any]]],
+) -> int:
+    """Bring the table file up to date with ``rows`` appended; return its new size.
+
+    ``all_rows`` loads every row (old and new) for the rare full rewrite.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    jsonl = artifact_file.endswith(".jsonl")
+    try:
+        size_now = path.stat().st_size
+    except FileNotFoundError:
+        size_now = -1
+    if size_now != size_before or (columns_changed and rows_before and not jsonl):
+        return _replace(path, render(artifact_file, columns, all_rows()))
+    if size_before <= 0:
+        return _replace(path, render(artifact_file, columns, rows))
+    if jsonl:
+        data, cut = _jsonl(rows), 0
+    elif artifact_file.endswith(".json"):
+        data = (b"," if rows_before else b"") + _json_rows(columns, rows) + _JSON_END
+        cut = len(_JSON_END)
+    else:
+        data, cut = _csv(columns, rows, header=False), 0
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.lseek(fd, size_before - cut, os.SEEK_SET)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        size = size_before - cut + len(data)
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+    return size
+
+
+def _replace(path: Path, data: bytes) -> int:
+    """Write a whole file atomically: readers see the old file or the new, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return len(data)

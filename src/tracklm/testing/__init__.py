@@ -1,0 +1,61 @@
+"""A local LLM API server for tests: replays recorded responses, or answers by echoing.
+
+:class:`LLMServer` listens on ``127.0.0.1`` (a free port) in a background thread and speaks
+the providers' HTTP APIs, so that tests drive the real ``openai`` (or ``anthropic``,
+``google-genai``) SDK over real HTTP, with no network and no API key::
+
+    import openai
+    from tracklm.testing import LLMServer
+
+    with LLMServer() as server:  # no cassette loaded: echo mode
+        client = openai.OpenAI(api_key="test", base_url=server.openai_base_url)
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert reply.choices[0].message.content == "echo: hi"
+        assert server.requests[0].json()["model"] == "gpt-4o-mini"
+
+With pytest, add ``pytest_plugins = ["tracklm.testing.pytest_plugin"]`` to a ``conftest.py``
+and take the ``llm_server`` fixture: a started server in echo mode, one per test.
+
+Echo mode
+    ``POST`` to ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
+    ``/v1/responses`` get deterministic answers: the text is ``"echo: "`` + the last user
+    message; ``stream=True`` sends it word by word as server-sent events (with a usage chunk
+    when ``stream_options={"include_usage": True}``); embeddings are small vectors derived
+    from a hash of the input. When the request declares ``tools`` and the user message says
+    ``call <tool name>``, the answer is a call of that tool (arguments: the JSON object after
+    the name, else placeholders from its schema). Token counts are word counts; ids count up
+    (``chatcmpl-echo-1``, ``resp_echo_2``...).
+
+Replay
+    ``LLMServer("path/to/cassette.yaml")`` or ``server.load_cassette(...)`` loads vcrpy YAML
+    cassettes (this needs ``pip install pyyaml``). A request gets the first unused recording
+    with its method and API path - the path after any prefix and version, so a recording of
+    ``https://api.openai.com/v1/chat/completions`` answers ``/v1/chat/completions`` or Azure's
+    ``/openai/deployments/<name>/chat/completions``, and a Vertex AI recording answers the
+    Gemini API path. When several fit, the one whose recorded JSON body equals the request's
+    wins. ``repeat=True`` lets recordings answer again (for benchmarks). Responses go out
+    with their recorded status and headers; gzip bodies stay compressed; event streams are
+    written event by event. A request nothing answers gets a 404 whose message names it.
+
+Faults
+    ``server.queue_response(500, {"error": {...}})`` answers the next request (``times=N``:
+    the next N) with anything: a status, a malformed or huge body, a stream of ``chunks``
+    paced by ``chunk_delay``/``first_chunk_delay``, or one cut after ``cut_after`` chunks.
+    ``LLMServer(first_chunk_delay=0.2)`` delays the first event of every stream, so that a
+    test can see a time to first token.
+
+Other SDKs
+    Anthropic: ``anthropic.Anthropic(api_key="test", base_url=server.url)``. Google Gen AI:
+    ``genai.Client(api_key="test", http_options=types.HttpOptions(base_url=server.url))``.
+"""
+
+from __future__ import annotations
+
+from ._echo_embeddings import embedding_vector
+from ._paths import api_path
+from ._requests import RecordedRequest
+from ._server import LLMServer
+
+__all__ = ["LLMServer", "RecordedRequest", "api_path", "embedding_vector"]
