@@ -314,6 +314,15 @@ def search_runs(
     return runs_frame(runs)
 
 
+def _reset() -> None:
+    """Forget the configuration and active runs of this process (for tests)."""
+    global _tracking_uri, _experiment_name
+    _tracking_uri = _experiment_name = None
+    _clients.clear()
+    _open_runs.clear()
+    active_runs.set(())
+
+
 def _end_open_runs_at_exit() -> None:
     for run in list(_open_runs.values()):
         _end(run, RunStatus.FINISHED)

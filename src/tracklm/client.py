@@ -304,6 +304,11 @@ class TracklmClient:
         artifact_file = _table_files.check_table_file(check.artifact_path(artifact_file))
         self._manager.submit(AppendRows(run_id, artifact_file, _copied_table(data)))
 
+    def list_tables(self, run_id: str) -> list[str]:
+        """The names of the run's tables (their ``artifact_file``)."""
+        self._sync()
+        return self._store.list_tables(run_id)
+
     def log_rows(
         self, run_id: str, rows: list[dict[str, Any]], artifact_file: str, *, block: bool = True
     ) -> bool:

@@ -138,7 +138,8 @@ def test_responses_api_is_replayed(cassette: Cassette) -> None:
         )
 
     assert response.output_text == "This is a test."
-    assert response.usage is not None and response.usage.total_tokens > 0
+    assert response.usage is not None
+    assert response.usage.total_tokens > 0
 
 
 def test_responses_stream_is_replayed_event_by_event(cassette: Cassette) -> None:
@@ -191,8 +192,7 @@ def test_repeat_replays_one_recording_in_a_loop(cassette: Cassette) -> None:
     path = cassette("openai", "test_chat_completion_with_content")
     with LLMServer(path, repeat=True) as server, client_for(server) as client:
         replies = [
-            client.chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST)
-            for _ in range(5)
+            client.chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST) for _ in range(5)
         ]
 
     assert {r.id for r in replies} == {"chatcmpl-ASYMQRl3A3DXL9FWCK9tnGRcKIO7q"}
@@ -206,9 +206,7 @@ def test_recording_whose_body_matches_the_request_is_preferred(cassette: Cassett
     with LLMServer(paths) as server, client_for(server) as client:
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model="this-model-does-not-exist", messages=SAY_TEST)
-        reply = client.chat.completions.create(
-            model="gpt-4o-mini", messages=SAY_TEST, stream=False
-        )
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST, stream=False)
 
     assert reply.choices[0].message.content == "This is a test."
 

@@ -63,12 +63,14 @@ def test_anthropic_async_stream_manager_gets_the_final_message(cassette: Cassett
     name = "test_messages__test_async_anthropic_message_stream_manager_legacy"
 
     async def call(server: LLMServer) -> int:
-        async with anthropic.AsyncAnthropic(api_key="test", base_url=server.url) as client:
-            async with client.messages.stream(
+        async with (
+            anthropic.AsyncAnthropic(api_key="test", base_url=server.url) as client,
+            client.messages.stream(
                 model="claude-3-haiku-20240307", max_tokens=1024, messages=JOKE
-            ) as stream:
-                message = await stream.get_final_message()
-                return message.usage.output_tokens
+            ) as stream,
+        ):
+            message = await stream.get_final_message()
+            return message.usage.output_tokens
 
     with LLMServer(cassette("anthropic", name)) as server:
         assert asyncio.run(call(server)) > 0
@@ -83,7 +85,9 @@ def test_anthropic_cassette_with_two_interactions_answers_both_calls(
         anthropic.Anthropic(api_key="test", base_url=server.url) as client,
     ):
         first, second = (
-            client.messages.create(model="claude-3-5-sonnet-20240620", max_tokens=1024, messages=JOKE)
+            client.messages.create(
+                model="claude-3-5-sonnet-20240620", max_tokens=1024, messages=JOKE
+            )
             for _ in range(2)
         )
 
@@ -116,4 +120,5 @@ def test_gemini_stream_is_replayed(cassette: Cassette) -> None:
 
     assert len(chunks) == 6
     usage = chunks[-1].usage_metadata
-    assert usage is not None and usage.total_token_count == 2589
+    assert usage is not None
+    assert usage.total_token_count == 2589

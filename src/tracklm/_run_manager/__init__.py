@@ -14,12 +14,20 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tracklm._run_manager.journal import default_journal_root, fallback_root, store_key
 from tracklm._run_manager.manager import RunManager
 from tracklm.stores import open_store
 
-__all__ = ["RunManager", "before_exit", "exit_timeout", "manager_for", "managers"]
+__all__ = [
+    "RunManager",
+    "before_exit",
+    "exit_timeout",
+    "manager_for",
+    "managers",
+    "shutdown_all",
+]
 
 logger = logging.getLogger("tracklm.run_manager")
 
@@ -58,7 +66,7 @@ def exit_timeout() -> float:
         return 5.0
 
 
-def _journal_root(uri: str) -> os.PathLike[str]:
+def _journal_root(uri: str) -> Path:
     root = default_journal_root()
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -69,15 +77,13 @@ def _journal_root(uri: str) -> os.PathLike[str]:
     return fallback_root() / store_key(uri)
 
 
-@atexit.register
-def _at_exit() -> None:
-    for callback in _before_exit:
-        try:
-            callback()
-        except Exception:
-            logger.warning("tracklm: an exit callback failed", exc_info=True)
-    deadline = time.monotonic() + exit_timeout()
-    for manager in managers():
+def shutdown_all(timeout: float) -> None:
+    """Flush and stop every manager within ``timeout`` seconds in all; forget them."""
+    with _lock:
+        stopping = list(_managers.values())
+        _managers.clear()
+    deadline = time.monotonic() + timeout
+    for manager in stopping:
         result = manager.shutdown(max(0.0, deadline - time.monotonic()))
         if result.pending or result.dropped:
             logger.warning(
@@ -86,3 +92,13 @@ def _at_exit() -> None:
                 result.pending,
                 result.dropped,
             )
+
+
+@atexit.register
+def _at_exit() -> None:
+    for callback in _before_exit:
+        try:
+            callback()
+        except Exception:
+            logger.warning("tracklm: an exit callback failed", exc_info=True)
+    shutdown_all(exit_timeout())

@@ -129,6 +129,7 @@ class RunManager:
             if self._pid != os.getpid():
                 self._after_fork_in_child()
             self._closed = False
+            self._stopping = False
             thread = threading.Thread(target=self._run, name="tracklm-flusher", daemon=True)
             try:
                 thread.start()
