@@ -13,17 +13,15 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tracklm import _run_manager
+from tracklm import _config, _run_manager
 from tracklm._context import active_runs
 from tracklm._errors import NoActiveRun, RunAlreadyActive
-from tracklm.client import DEFAULT_EXPERIMENT_NAME, TracklmClient, tracking_uri_from_env
+from tracklm.client import TracklmClient
 from tracklm.entities import Experiment, FlushResult, Run, RunData, RunInfo, RunStatus
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_tracking_uri: str | None = None
-_experiment_name: str | None = None
 _clients: dict[str, TracklmClient] = {}
 _clients_lock = threading.Lock()
 _open_runs: dict[str, ActiveRun] = {}  # started here and not ended: ended at exit
@@ -77,8 +75,7 @@ def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
 
     Overrides ``TRACKLM_TRACKING_URI``. The default is ``./tracklm-runs/``.
     """
-    global _tracking_uri
-    _tracking_uri = os.fspath(uri) if uri is not None else None
+    _config.tracking_uri = os.fspath(uri) if uri is not None else None
 
 
 def get_tracking_uri() -> str:
@@ -88,19 +85,14 @@ def get_tracking_uri() -> str:
 
 def set_experiment(experiment_name: str) -> Experiment:
     """Make ``experiment_name`` the current experiment (created if new) and return it."""
-    global _experiment_name
     client = _client()
     experiment_id = client.experiment_id_by_name(experiment_name)
-    _experiment_name = experiment_name
+    _config.experiment_name = experiment_name
     return Experiment(experiment_id=experiment_id, name=experiment_name)
 
 
-def _current_experiment_name() -> str:
-    return _experiment_name or os.environ.get("TRACKLM_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT_NAME
-
-
 def _client() -> TracklmClient:
-    uri = _tracking_uri if _tracking_uri is not None else tracking_uri_from_env()
+    uri = _config.current_tracking_uri()
     key = uri or ""
     client = _clients.get(key)
     if client is None:
@@ -145,7 +137,7 @@ def start_run(
         for key, value in (tags or {}).items():
             client.set_tag(run_id, key, value)
     else:
-        experiment_id = client.experiment_id_by_name(experiment_name or _current_experiment_name())
+        experiment_id = client.experiment_id_by_name(experiment_name or _config.current_experiment_name())
         parent = stack[-1].info.run_id if stack else None
         run = client.create_run(experiment_id, run_name=run_name, tags=tags, parent_run_id=parent)
     active = ActiveRun(run, client)
@@ -250,7 +242,7 @@ def load_table(
         experiment_id = (
             active.info.experiment_id
             if active is not None
-            else client.experiment_id_by_name(_current_experiment_name(), create=False)
+            else client.experiment_id_by_name(_config.current_experiment_name(), create=False)
         )
     return client.load_table(experiment_id, artifact_file, run_ids, extra_columns)
 
@@ -305,7 +297,7 @@ def search_runs(
 
     client = _client()
     ids = list(experiment_ids or [])
-    names = [] if experiment_ids else list(experiment_names or [_current_experiment_name()])
+    names = [] if experiment_ids else list(experiment_names or [_config.current_experiment_name()])
     for name in names:
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
@@ -316,8 +308,7 @@ def search_runs(
 
 def _reset() -> None:
     """Forget the configuration and active runs of this process (for tests)."""
-    global _tracking_uri, _experiment_name
-    _tracking_uri = _experiment_name = None
+    _config.tracking_uri = _config.experiment_name = None
     _clients.clear()
     _open_runs.clear()
     active_runs.set(())

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from tracklm import _config
 from tracklm import _validation as check
 from tracklm._errors import (
     ExperimentNotFound,
@@ -49,9 +50,8 @@ from tracklm.stores._filter import matches, parse_filter, parse_order_by, sort_r
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_EXPERIMENT_NAME", "TracklmClient", "experiment_id_for"]
+__all__ = ["TracklmClient", "experiment_id_for"]
 
-DEFAULT_EXPERIMENT_NAME: Final = "Default"
 READ_FLUSH_TIMEOUT: Final = 10.0
 """How long a read waits for this process's queued writes before reading what is stored."""
 
@@ -61,13 +61,9 @@ _STATUSES: Final = (RunStatus.RUNNING, RunStatus.FINISHED, RunStatus.FAILED, Run
 def experiment_id_for(name: str) -> str:
     """The id of the experiment named ``name``: derived from the name, so that every process
     and machine agrees on it without asking the store ("0" for "Default", as in MLflow)."""
-    if name == DEFAULT_EXPERIMENT_NAME:
+    if name == _config.DEFAULT_EXPERIMENT_NAME:
         return "0"
     return str(int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big"))
-
-
-def tracking_uri_from_env() -> str | None:
-    return os.environ.get("TRACKLM_TRACKING_URI") or None
 
 
 class TracklmClient:
@@ -75,14 +71,15 @@ class TracklmClient:
 
     Args:
         tracking_uri: where to store (see :func:`tracklm.set_tracking_uri`); defaults to
-            ``TRACKLM_TRACKING_URI``, then ``./tracklm-runs/``.
+            ``tracklm.set_tracking_uri()``, then ``TRACKLM_TRACKING_URI``, then
+            ``./tracklm-runs/``.
     """
 
     def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
         from tracklm.stores import resolve_uri
 
         self.tracking_uri = resolve_uri(
-            tracking_uri if tracking_uri is not None else tracking_uri_from_env()
+            tracking_uri if tracking_uri is not None else _config.current_tracking_uri()
         )
         self._manager = manager_for(self.tracking_uri)
         self._store = self._manager.store

@@ -71,7 +71,7 @@ def test_first_chunk_delay_shows_as_time_to_first_token(cassette: Cassette) -> N
         arrivals = [time.perf_counter() - started for _ in stream]
 
     assert headers_at < 0.25
-    assert arrivals[0] >= 0.3
+    assert arrivals[0] >= 0.29
     assert arrivals[-1] - arrivals[0] < 0.25
 
 

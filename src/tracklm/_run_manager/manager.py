@@ -65,6 +65,7 @@ class RunManager:
         self._counter_lock = threading.Lock()
         self._held: deque[Batch] = deque()  # batches neither store nor journal could take
         self._held_records = 0
+        self._in_flight = 0  # records taken from the buffer, not yet written or journaled
         self._journal = Journal(self._journal_root)
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -100,7 +101,9 @@ class RunManager:
 
     def result(self) -> FlushResult:
         buffered = sum(1 for r in list(self._buffer) if not isinstance(r, _FlushMarker))
-        pending = buffered + self._journal.pending_records + self._held_records
+        pending = (
+            buffered + self._in_flight + self._journal.pending_records + self._held_records
+        )
         return FlushResult(written=self._written, pending=pending, dropped=self._dropped)
 
     def _wait_for_room(self, block: bool) -> bool:
@@ -215,9 +218,13 @@ class RunManager:
                 else:
                     records.append(item)
             if records:
+                self._in_flight = len(records)
                 with self._room:
                     self._room.notify_all()
-                self._write(Batch(records))
+                try:
+                    self._write(Batch(records))
+                finally:
+                    self._in_flight = 0
             if self._backlog() and (markers or not records):
                 self._retry_backlog(now=bool(markers))
             for marker in markers:

@@ -371,6 +371,8 @@ class SQLiteStore(Store):
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring the database to ``SCHEMA_VERSION``, whoever else opens it at the same time."""
+    if _schema_version(conn) == SCHEMA_VERSION:
+        return  # the common case: no write lock needed
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -402,6 +404,14 @@ def _migrate(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT version FROM tracklm_schema").fetchone()
+    except sqlite3.OperationalError:  # no such table: a new store
+        return None
+    return int(row[0]) if row else None
 
 
 def _now_ms() -> int:

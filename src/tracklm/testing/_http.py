@@ -30,6 +30,7 @@ class HTTPServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    request_queue_size = 128  # many clients may connect at once; the default backlog is 5
 
     def __init__(self, address: tuple[str, int], respond: Respond) -> None:
         self.respond = respond

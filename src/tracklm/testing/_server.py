@@ -78,7 +78,7 @@ class LLMServer:
         self._httpd = HTTPServer(self._address, self._respond)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},  # how long stop() may wait
             name=f"tracklm-llm-server-{self.port}",
             daemon=True,
         )

@@ -1,0 +1,115 @@
+"""Records the store refuses wait in the journal and arrive once it takes writes again."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+import tracklm
+from tracklm._run_manager import journal as journal_module
+from tracklm._run_manager.records import Batch, LogMetric
+from tracklm.stores.sqlite import SQLiteStore
+
+from ._subprocess import WriteLockHolder, env_for, start
+
+
+def _db(store_dir: Path) -> Path:
+    return store_dir / "tracklm.db"
+
+
+def test_records_logged_while_another_process_holds_the_lock_all_arrive(
+    store_dir: Path,
+) -> None:
+    with tracklm.start_run() as run:
+        tracklm.log_metric("before", 1.0)
+        assert tracklm.flush().ok
+        holder = WriteLockHolder(_db(store_dir))
+        for i in range(300):
+            tracklm.log_metric("during", i, step=i)
+            tracklm.log_table({"i": [i]}, "rows.csv")
+        held = tracklm.flush(timeout=5)
+        assert held.pending == 600  # kept in the journal, reported, not lost
+        assert held.dropped == 0
+        holder.release()
+    result = tracklm.flush(timeout=30)
+    assert result.ok, result
+
+    client = tracklm.TracklmClient()
+    assert len(client.get_metric_history(run.info.run_id, "during")) == 300
+    table = tracklm.load_table("rows.csv")
+    assert list(table["i"]) == list(range(300))  # in order
+    assert tracklm.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    tracklm.TracklmClient().list_experiments()  # create the store
+    holder = WriteLockHolder(_db(store_dir))
+    code = """
+    import time, tracklm
+    with tracklm.start_run(run_name="orphan") as run:
+        for i in range(500):
+            tracklm.log_metric("value", i, step=i)
+        result = tracklm.flush(timeout=10)
+        print(run.info.run_id, result.pending, flush=True)
+        time.sleep(60)
+    """
+    proc = start(code, env_for(store_dir, tmp_path / "journal"))
+    assert proc.stdout is not None
+    run_id, pending = proc.stdout.readline().split()
+    assert int(pending) == 502  # the experiment, the run and its metrics, all journaled
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    holder.release()
+
+    # this process opens the same store: its flusher adopts the dead process's journal
+    tracklm.set_experiment("another")
+    with tracklm.start_run():
+        tracklm.log_metric("x", 1.0)
+    assert tracklm.flush(timeout=30).ok
+    history = tracklm.TracklmClient().get_metric_history(run_id, "value")
+    assert [m.value for m in history] == [float(i) for i in range(500)]
+    assert tracklm.get_run(run_id).info.run_name == "orphan"
+    assert not any((tmp_path / "journal").rglob("*.jsonl"))
+
+
+def test_a_batch_applied_twice_is_stored_once(store_dir: Path) -> None:
+    store = SQLiteStore(_db(store_dir))
+    batch = Batch([LogMetric("r1", "m", 1.0, 0, 1)])
+    store.write_batch(batch)
+    store.write_batch(Batch.from_json(batch.to_json()))
+    assert len(store.get_metric_history("r1", "m")) == 1
+
+
+def test_a_torn_last_journal_line_is_skipped(tmp_path: Path) -> None:
+    """A process killed mid-write leaves half a line; the whole batches before it survive."""
+    segment = tmp_path / "1.jsonl"
+    whole = Batch([LogMetric("r", "m", 1.0, 0, 1)]).to_json()
+    segment.write_text(whole + "\n" + whole[: len(whole) // 2])
+    batches = list(journal_module.read_batches(segment))
+    assert len(batches) == 1
+
+
+def test_records_are_held_in_memory_when_even_the_journal_cannot_be_written(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: object, batch: Batch) -> None:
+        raise OSError(28, "No space left on device")
+
+    with tracklm.start_run() as run:
+        tracklm.flush()
+        holder = WriteLockHolder(_db(store_dir))
+        monkeypatch.setattr(journal_module.Journal, "append", refuse)
+        for i in range(50):
+            tracklm.log_metric("m", i, step=i)
+        result = tracklm.flush(timeout=5)
+        assert (result.pending, result.dropped) == (50, 0)
+        monkeypatch.undo()
+        holder.release()
+    time.sleep(0.1)
+    assert tracklm.flush(timeout=30).ok
+    assert len(tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")) == 50
