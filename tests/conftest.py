@@ -12,9 +12,7 @@ from tracklm import _fluent, _run_manager
 
 
 @pytest.fixture(autouse=True)
-def _isolated_tracklm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+def _isolated_tracklm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("TRACKLM_TRACKING_URI", "TRACKLM_EXPERIMENT_NAME", "TRACKLM_EXIT_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRACKLM_JOURNAL_DIR", str(tmp_path / "journal"))

@@ -18,6 +18,8 @@ says otherwise. ``import tracklm`` does not import pandas or any LLM SDK.
 
 from __future__ import annotations
 
+from contextlib import suppress as _suppress
+
 from tracklm._context import carry_context
 from tracklm._errors import (
     ExperimentExists,
@@ -123,8 +125,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and not isinstance(_obj, str):
-        try:
+        with _suppress(AttributeError, TypeError):
             _obj.__module__ = "tracklm"
-        except (AttributeError, TypeError):
-            pass
 del _name, _obj

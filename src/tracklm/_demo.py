@@ -23,7 +23,7 @@ def run_demo(tracking_uri: str | None = None) -> int:
     with tracklm.start_run(run_name="demo-prompt-v1", tags={"source": "tracklm demo"}) as run:
         tracklm.log_params({"model": "demo-model", "temperature": 0.2, "top_k": 40})
         rows: dict[str, list[object]] = {"inputs": [], "outputs": [], "latency_ms": []}
-        for step, (question, answer) in enumerate(zip(questions, answers)):
+        for step, (question, answer) in enumerate(zip(questions, answers, strict=True)):
             latency = round(rng.uniform(180, 650), 1)
             tracklm.log_metric("latency_ms", latency, step=step)
             tracklm.log_metric("output_tokens", len(answer.split()), step=step)

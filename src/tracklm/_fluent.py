@@ -7,6 +7,7 @@ FINISHED at exit, as MLflow does.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -134,10 +135,15 @@ def start_run(
     if run_id is not None:
         run = client.get_run(run_id)
         client.update_run_status(run_id, RunStatus.RUNNING)
+        run = dataclasses.replace(
+            run, info=dataclasses.replace(run.info, status=RunStatus.RUNNING, end_time=None)
+        )
         for key, value in (tags or {}).items():
             client.set_tag(run_id, key, value)
     else:
-        experiment_id = client.experiment_id_by_name(experiment_name or _config.current_experiment_name())
+        experiment_id = client.experiment_id_by_name(
+            experiment_name or _config.current_experiment_name()
+        )
         parent = stack[-1].info.run_id if stack else None
         run = client.create_run(experiment_id, run_name=run_name, tags=tags, parent_run_id=parent)
     active = ActiveRun(run, client)
@@ -154,11 +160,13 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
 
 
 def _end(run: ActiveRun, status: str) -> None:
+    if run.info.run_id in _open_runs:
+        # first: a bad status raises here, and the run stays active
+        run._client.set_terminated(run.info.run_id, status)
+        _open_runs.pop(run.info.run_id, None)
     stack = active_runs.get()
     if run in stack:
         active_runs.set(tuple(r for r in stack if r is not run))
-    if _open_runs.pop(run.info.run_id, None) is not None:
-        run._client.set_terminated(run.info.run_id, status)
 
 
 def active_run() -> ActiveRun | None:
@@ -198,7 +206,9 @@ def log_params(params: Mapping[str, Any]) -> None:
     client.log_batch(run_id, params=params)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
     """Log a metric value of the active run at ``step`` (default 0) and ``timestamp`` (ms)."""
     client, run_id = _run_id()
     client.log_metric(run_id, key, value, step, timestamp)

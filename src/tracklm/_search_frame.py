@@ -11,7 +11,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BASE_COLUMNS = (
-    "run_id", "experiment_id", "run_name", "status", "start_time", "end_time", "artifact_uri",
+    "run_id",
+    "experiment_id",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "artifact_uri",
 )
 
 
@@ -54,4 +60,4 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
         frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
     for key in metrics:
         frame[f"metrics.{key}"] = frame[f"metrics.{key}"].astype("float64")
-    return frame
+    return frame  # type: ignore[no-any-return,unused-ignore]

@@ -27,7 +27,7 @@ _KNOWN_KEYS_CAP: Final = 100_000
 def check_key(key: object, what: str) -> str:
     """Return ``key`` if it is a valid key for a param, metric, tag or table column."""
     if key in _known_keys:
-        return key  # type: ignore[return-value]
+        return key  # type: ignore[return-value,unused-ignore]
     if not isinstance(key, str):
         raise InvalidKey(
             f"{what} key must be a string, got {type(key).__name__} {key!r}; pass str(key)."
@@ -99,9 +99,10 @@ def metric_timestamp(timestamp: object) -> int | None:
         raise InvalidValue(
             f"Metric timestamp must be milliseconds since the epoch, got {timestamp!r}."
         )
-    if isinstance(timestamp, float) and not math.isfinite(timestamp):
+    number = float(timestamp)
+    if not math.isfinite(number):
         raise InvalidValue(f"Metric timestamp must be finite, got {timestamp!r}.")
-    return int(timestamp)
+    return int(number)
 
 
 def artifact_path(path: object, what: str = "artifact path") -> str:
@@ -116,9 +117,7 @@ def artifact_path(path: object, what: str = "artifact path") -> str:
         raise InvalidArtifactPath(f"The {what} must be a non-empty string, got {path!r}.")
     fix = "Give a relative path inside the run's artifacts, like 'tables/predictions.csv'."
     if "\x00" in path or "\\" in path:
-        raise InvalidArtifactPath(
-            f"The {what} {path!r} holds a NUL byte or a backslash. {fix}"
-        )
+        raise InvalidArtifactPath(f"The {what} {path!r} holds a NUL byte or a backslash. {fix}")
     if PurePosixPath(path).is_absolute() or PureWindowsPath(path).drive:
         raise InvalidArtifactPath(f"The {what} {path!r} is absolute. {fix}")
     parts = [p for p in PurePosixPath(path).parts if p != "."]

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=_experiments)
     sub = command("runs", "list the runs of an experiment, newest first")
     sub.add_argument("--experiment", "-e", default=None, help="experiment name (default: all)")
-    sub.add_argument("--filter", default="", help="a search_runs filter, e.g. \"metrics.x > 1\"")
+    sub.add_argument("--filter", default="", help='a search_runs filter, e.g. "metrics.x > 1"')
     sub.set_defaults(handler=_runs)
     sub = command("show", "show a run: params, latest metrics, tags, artifacts")
     sub.add_argument("run_id")
@@ -68,8 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("table", "print a table of a run (default predictions.csv)")
     sub.add_argument("run_id")
     sub.add_argument("artifact", nargs="?", default=None)
-    sub.add_argument("--format", choices=("csv", "json"), default=None,
-                     help="csv or json (JSON lines) instead of a readable table")
+    sub.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        default=None,
+        help="csv or json (JSON lines) instead of a readable table",
+    )
     sub.add_argument("--limit", type=int, default=None, help="print at most this many rows")
     sub.set_defaults(handler=_table)
     sub = command("demo", "log a small example run and show where it went")
@@ -90,12 +94,20 @@ def _experiments(args: argparse.Namespace) -> int:
     for experiment in client.list_experiments():
         runs = client.search_runs([experiment.experiment_id])
         last = max((r.info.end_time or r.info.start_time for r in runs), default=None)
-        rows.append({
-            "experiment_id": experiment.experiment_id, "name": experiment.name,
-            "runs": len(runs), "last_activity": _time(last),
-        })
-    _emit(args, rows, ["experiment_id", "name", "runs", "last_activity"],
-          empty=f"No experiments yet in {client.tracking_uri}.")
+        rows.append(
+            {
+                "experiment_id": experiment.experiment_id,
+                "name": experiment.name,
+                "runs": len(runs),
+                "last_activity": _time(last),
+            }
+        )
+    _emit(
+        args,
+        rows,
+        ["experiment_id", "name", "runs", "last_activity"],
+        empty=f"No experiments yet in {client.tracking_uri}.",
+    )
     return 0
 
 
@@ -105,18 +117,26 @@ def _runs(args: argparse.Namespace) -> int:
     if args.experiment is not None:
         experiments = [e for e in experiments if e.name == args.experiment]
         if not experiments:
-            print(f"tracklm: no experiment is named {args.experiment!r}; "
-                  "see `tracklm experiments`.", file=sys.stderr)
+            print(
+                f"tracklm: no experiment is named {args.experiment!r}; see `tracklm experiments`.",
+                file=sys.stderr,
+            )
             return 1
     names = {e.experiment_id: e.name for e in experiments}
     runs = client.search_runs(list(names), args.filter)
-    rows = [{
-        "run_id": r.info.run_id, "run_name": r.info.run_name,
-        "experiment": names.get(r.info.experiment_id, r.info.experiment_id),
-        "status": r.info.status, "start_time": _time(r.info.start_time),
-        "duration_s": _duration(r), "params": len(r.data.params),
-        "metrics": len(r.data.metrics),
-    } for r in runs]
+    rows = [
+        {
+            "run_id": r.info.run_id,
+            "run_name": r.info.run_name,
+            "experiment": names.get(r.info.experiment_id, r.info.experiment_id),
+            "status": r.info.status,
+            "start_time": _time(r.info.start_time),
+            "duration_s": _duration(r),
+            "params": len(r.data.params),
+            "metrics": len(r.data.metrics),
+        }
+        for r in runs
+    ]
     _emit(args, rows, list(rows[0]) if rows else [], empty="No runs found.")
     return 0
 
@@ -128,11 +148,19 @@ def _show(args: argparse.Namespace) -> int:
     artifacts = client.list_artifacts(info.run_id)
     tables = client.list_tables(info.run_id)
     if args.json:
-        print(json.dumps({
-            "info": asdict(info),
-            "params": dict(run.data.params), "metrics": _json_floats(dict(run.data.metrics)),
-            "tags": dict(run.data.tags), "artifacts": artifacts, "tables": tables,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "info": asdict(info),
+                    "params": dict(run.data.params),
+                    "metrics": _json_floats(dict(run.data.metrics)),
+                    "tags": dict(run.data.tags),
+                    "artifacts": artifacts,
+                    "tables": tables,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"Run {info.run_id}  ({info.run_name})")
     print(f"  experiment  {info.experiment_id}")
@@ -143,8 +171,11 @@ def _show(args: argparse.Namespace) -> int:
     if info.parent_run_id:
         print(f"  parent      {info.parent_run_id}")
     print(f"  artifacts   {info.artifact_uri}")
-    for title, values in (("Params", run.data.params), ("Metrics (latest)", run.data.metrics),
-                          ("Tags", run.data.tags)):
+    for title, values in (
+        ("Params", run.data.params),
+        ("Metrics (latest)", run.data.metrics),
+        ("Tags", run.data.tags),
+    ):
         print(f"\n{title}")
         if not values:
             print("  (none)")
@@ -170,9 +201,15 @@ def _table(args: argparse.Namespace) -> int:
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json" or args.json:
         for record in frame.to_dict(orient="records"):
-            print(json.dumps(_json_floats(record), ensure_ascii=False, default=str))
+            print(
+                json.dumps(
+                    _json_floats({str(k): v for k, v in record.items()}),
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
     else:
-        rows = frame.to_dict(orient="records")
+        rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
         _print_table(rows, [str(c) for c in frame.columns])
         print(f"({len(frame)} rows)")
     return 0
@@ -187,8 +224,9 @@ def _demo(args: argparse.Namespace) -> int:
 # -- output ----------------------------------------------------------------------------------
 
 
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], columns: list[str],
-          empty: str) -> None:
+def _emit(
+    args: argparse.Namespace, rows: list[dict[str, Any]], columns: list[str], empty: str
+) -> None:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     elif not rows:
@@ -201,10 +239,10 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str], width: int = 40
     """Print rows as aligned columns, each cell cut to ``width`` characters on one line."""
     cells = [[_cell(row.get(c), width) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _cell(value: Any, width: int = 60) -> str:

@@ -158,8 +158,9 @@ class TracklmClient:
         run_name = run_name if run_name is not None else _generated_run_name(run_id)
         if not isinstance(run_name, str):
             raise InvalidValue(f"run_name must be a string, got {run_name!r}.")
-        tag_values = {check.check_key(k, "tag"): check.tag_value(k, v) for k, v in
-                      (tags or {}).items()}
+        tag_values = {
+            check.check_key(k, "tag"): check.tag_value(k, v) for k, v in (tags or {}).items()
+        }
         if parent_run_id is not None:
             tag_values["tracklm.parentRunId"] = parent_run_id
         start = _now_ms() if start_time is None else int(start_time)
@@ -169,8 +170,12 @@ class TracklmClient:
         self._experiments_of_runs[run_id] = experiment_id
         self._params[run_id] = {}
         info = RunInfo(
-            run_id=run_id, experiment_id=experiment_id, run_name=run_name,
-            status=RunStatus.RUNNING, start_time=start, parent_run_id=parent_run_id,
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=run_name,
+            status=RunStatus.RUNNING,
+            start_time=start,
+            parent_run_id=parent_run_id,
             artifact_uri=self._store.artifact_uri(experiment_id, run_id),
         )
         return Run(info, RunData(tags=dict(tag_values)))
@@ -217,7 +222,8 @@ class TracklmClient:
         order = parse_order_by(order_by)
         self._sync()
         runs = [
-            r for r in self._store.list_runs([str(e) for e in experiment_ids])
+            r
+            for r in self._store.list_runs([str(e) for e in experiment_ids])
             if matches(_Fields(r), comparisons)
         ]
         return sort_runs(runs, order, _Fields)[: max(0, int(max_results))]
@@ -332,8 +338,10 @@ class TracklmClient:
         if run_ids is None:
             if experiment_id is None:
                 raise InvalidValue("Give load_table an experiment id or run ids.")
-            runs = sorted(self._store.list_runs([str(experiment_id)]),
-                          key=lambda r: (r.info.start_time, r.info.run_id))
+            runs = sorted(
+                self._store.list_runs([str(experiment_id)]),
+                key=lambda r: (r.info.start_time, r.info.run_id),
+            )
             ids = [r.info.run_id for r in runs]
         else:
             ids = [str(r) for r in run_ids]
@@ -355,8 +363,9 @@ class TracklmClient:
 
     # -- artifacts ---------------------------------------------------------------------------
 
-    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str],
-                     artifact_path: str | None = None) -> None:
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         """Copy a local file (or a folder's files) into the run's artifacts, now."""
         source = Path(local_path)
         if not source.exists():
@@ -433,8 +442,11 @@ class _Fields:
     def attributes(self) -> Mapping[str, str | int | None]:
         info = self._run.info
         return {
-            "run_id": info.run_id, "run_name": info.run_name, "status": info.status,
-            "experiment_id": info.experiment_id, "start_time": info.start_time,
+            "run_id": info.run_id,
+            "run_name": info.run_name,
+            "status": info.status,
+            "experiment_id": info.experiment_id,
+            "start_time": info.start_time,
             "end_time": info.end_time,
         }
 
@@ -471,13 +483,47 @@ def _copied_table(data: Any) -> Any:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (hasattr(value, "__len__") and hasattr(value, "dtype"))
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
+    )
 
 
-_ADJECTIVES: Final = ("amber", "brisk", "calm", "deft", "eager", "fond", "glad", "keen",
-                      "lucid", "merry", "nimble", "quiet", "rapid", "sunny", "tidy", "vivid")
-_NOUNS: Final = ("otter", "heron", "maple", "comet", "falcon", "lynx", "cedar", "dune",
-                 "ember", "fjord", "grove", "harbor", "iris", "juniper", "koi", "lark")
+_ADJECTIVES: Final = (
+    "amber",
+    "brisk",
+    "calm",
+    "deft",
+    "eager",
+    "fond",
+    "glad",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "quiet",
+    "rapid",
+    "sunny",
+    "tidy",
+    "vivid",
+)
+_NOUNS: Final = (
+    "otter",
+    "heron",
+    "maple",
+    "comet",
+    "falcon",
+    "lynx",
+    "cedar",
+    "dune",
+    "ember",
+    "fjord",
+    "grove",
+    "harbor",
+    "iris",
+    "juniper",
+    "koi",
+    "lark",
+)
 
 
 def _generated_run_name(run_id: str) -> str:

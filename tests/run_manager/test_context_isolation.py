@@ -21,9 +21,7 @@ def _log_own_run(index: int, run_ids: dict[int, str], barrier: threading.Barrier
 def test_fifty_threads_each_log_into_their_own_run() -> None:
     run_ids: dict[int, str] = {}
     barrier = threading.Barrier(50)
-    threads = [
-        threading.Thread(target=_log_own_run, args=(i, run_ids, barrier)) for i in range(50)
-    ]
+    threads = [threading.Thread(target=_log_own_run, args=(i, run_ids, barrier)) for i in range(50)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,8 +66,9 @@ def test_five_hundred_tasks_each_log_into_their_own_run() -> None:
 
 def test_carry_context_hands_the_active_run_to_a_thread_pool() -> None:
     with tracklm.start_run() as run, ThreadPoolExecutor(4) as pool:
-        list(pool.map(tracklm.carry_context(lambda i: tracklm.log_metric("m", i, step=i)),
-                      range(20)))
+        list(
+            pool.map(tracklm.carry_context(lambda i: tracklm.log_metric("m", i, step=i)), range(20))
+        )
     history = tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")
     assert sorted(m.step for m in history) == list(range(20))
 

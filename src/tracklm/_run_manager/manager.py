@@ -27,6 +27,7 @@ from tracklm.stores.base import Store
 
 logger = logging.getLogger("tracklm.run_manager")
 
+
 class _FlushMarker:
     """Put in the buffer by ``flush()``; set once every record before it was handled."""
 
@@ -101,9 +102,7 @@ class RunManager:
 
     def result(self) -> FlushResult:
         buffered = sum(1 for r in list(self._buffer) if not isinstance(r, _FlushMarker))
-        pending = (
-            buffered + self._in_flight + self._journal.pending_records + self._held_records
-        )
+        pending = buffered + self._in_flight + self._journal.pending_records + self._held_records
         return FlushResult(written=self._written, pending=pending, dropped=self._dropped)
 
     def _wait_for_room(self, block: bool) -> bool:

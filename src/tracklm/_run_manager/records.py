@@ -70,11 +70,13 @@ class AppendRows(NamedTuple):
     rows: Any
 
 
-Record: TypeAlias = CreateExperiment | CreateRun | SetRunStatus | LogParam | LogMetric | SetTag | AppendRows
+Record: TypeAlias = (
+    CreateExperiment | CreateRun | SetRunStatus | LogParam | LogMetric | SetTag | AppendRows
+)
 Row: TypeAlias = dict[str, Any]
 
 _KINDS: dict[str, type[Record]] = {
-    cls.__name__: cls  # type: ignore[misc]
+    cls.__name__: cls
     for cls in (CreateExperiment, CreateRun, SetRunStatus, LogParam, LogMetric, SetTag, AppendRows)
 }
 
@@ -113,15 +115,13 @@ def rows_of(data: Any) -> list[Row]:
         columns = {str(k): v for k, v in data.items()}
         if columns and all(_is_column(v) for v in columns.values()):
             length = len(next(iter(columns.values())))
-            return [
-                {k: json_value(v[i]) for k, v in columns.items()} for i in range(length)
-            ]
+            return [{k: json_value(v[i]) for k, v in columns.items()} for i in range(length)]
         return [{k: json_value(v) for k, v in columns.items()}]
     # a pandas DataFrame: go through its columns so numpy values become Python values
     names = [str(c) for c in data.columns]
     columns_values = [data[c].tolist() for c in data.columns]
     return [
-        {name: json_value(col[i]) for name, col in zip(names, columns_values)}
+        {name: json_value(col[i]) for name, col in zip(names, columns_values, strict=True)}
         for i in range(len(data.index))
     ]
 

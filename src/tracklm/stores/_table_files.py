@@ -67,8 +67,7 @@ def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]], header: bool) -
 
 def _json_rows(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
     return ",".join(
-        json.dumps([_strict_json(row.get(c)) for c in columns], ensure_ascii=False)
-        for row in rows
+        json.dumps([_strict_json(row.get(c)) for c in columns], ensure_ascii=False) for row in rows
     ).encode()
 
 

@@ -88,7 +88,9 @@ class SQLiteStore(Store):
             # created by us, owner-only; SQLite gives the -wal and -shm files the same mode
             os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
         conn = sqlite3.connect(
-            self.db_path, timeout=self.READ_BUSY_MS / 1000, isolation_level=None,
+            self.db_path,
+            timeout=self.READ_BUSY_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
         )
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -174,8 +176,14 @@ class SQLiteStore(Store):
                 )
         if metrics:
             rows = [
-                (m.run_id, m.key, None if math.isnan(m.value) else m.value,
-                 int(math.isnan(m.value)), m.step, m.timestamp)
+                (
+                    m.run_id,
+                    m.key,
+                    None if math.isnan(m.value) else m.value,
+                    int(math.isnan(m.value)),
+                    m.step,
+                    m.timestamp,
+                )
                 for m in metrics
             ]
             conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -199,8 +207,13 @@ class SQLiteStore(Store):
         ).fetchone()
         conn.execute(
             "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, 'RUNNING', ?, NULL, ?)",
-            (record.run_id, experiment_id, record.run_name, record.start_time,
-             record.parent_run_id),
+            (
+                record.run_id,
+                experiment_id,
+                record.run_name,
+                record.start_time,
+                record.parent_run_id,
+            ),
         )
         conn.executemany(
             "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) "
@@ -230,9 +243,13 @@ class SQLiteStore(Store):
         if run is not None:
             path = self.artifact_dir(run[0], run_id) / artifact_file
             file_size = _table_files.write_rows(
-                path, artifact_file, columns=columns,
-                columns_changed=len(columns) != len(old_columns), rows=rows,
-                rows_before=row_count, size_before=file_size,
+                path,
+                artifact_file,
+                columns=columns,
+                columns_changed=len(columns) != len(old_columns),
+                rows=rows,
+                rows_before=row_count,
+                size_before=file_size,
                 all_rows=lambda: self._table_rows(conn, run_id, artifact_file),
             )
         conn.execute(
@@ -311,8 +328,13 @@ class SQLiteStore(Store):
         return [
             Run(
                 RunInfo(
-                    run_id=r[0], experiment_id=r[1], run_name=r[2], status=r[3],
-                    start_time=r[4], end_time=r[5], parent_run_id=r[6],
+                    run_id=r[0],
+                    experiment_id=r[1],
+                    run_name=r[2],
+                    status=r[3],
+                    start_time=r[4],
+                    end_time=r[5],
+                    parent_run_id=r[6],
                     artifact_uri=self.artifact_uri(r[1], r[0]),
                 ),
                 RunData(*data[r[0]]),
@@ -357,8 +379,11 @@ class SQLiteStore(Store):
         return self.artifact_root / experiment_id / run_id / "artifacts"
 
     def describe(self) -> dict[str, Any]:
-        return {"uri": self.uri, "database": str(self.db_path),
-                "artifacts": str(self.artifact_root)}
+        return {
+            "uri": self.uri,
+            "database": str(self.db_path),
+            "artifacts": str(self.artifact_root),
+        }
 
     # -- helpers -----------------------------------------------------------------------------
 

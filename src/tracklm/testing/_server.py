@@ -277,7 +277,7 @@ def _body_bytes(body: Body) -> bytes:
         return body
     if isinstance(body, str):
         return body.encode("utf-8")
-    return json.dumps(body).encode("utf-8")
+    return json.dumps(dict(body) if isinstance(body, Mapping) else body).encode("utf-8")
 
 
 def _chunk_bytes(chunk: Chunk) -> bytes:
