@@ -60,9 +60,11 @@ def test_list_experiments_holds_each_experiment_once_oldest_first(
     b = client.create_experiment("b")
     with tracklm.start_run():
         pass  # creates "Default"
-    ids = [e.experiment_id for e in client.list_experiments()]
-    assert ids[:2] == [a, b]
-    assert sorted(ids) == sorted([a, b, "0"])
+    experiments = client.list_experiments()
+    assert sorted(e.experiment_id for e in experiments) == sorted([a, b, "0"])
+    times = [e.creation_time for e in experiments]
+    assert times == sorted(times)  # type: ignore[type-var]
+    assert [e.name for e in experiments].index("a") < [e.name for e in experiments].index("b")
 
 
 def test_get_experiment_of_an_unknown_id_raises_experiment_not_found(
@@ -180,11 +182,35 @@ def test_param_overwrite_is_refused_from_another_client_of_the_store(
 ) -> None:
     run_id = client.create_run(client.create_experiment("e")).info.run_id
     client.log_param(run_id, "model", "m1")
-    other = TracklmClient(f"file://{store_dir}")
-    other.log_param(run_id, "model", "m1")  # the same value again is fine
     with pytest.raises(tracklm.ParamOverwrite, match="'m1'"):
-        other.log_param(run_id, "model", "m2")
+        TracklmClient(store_dir.as_uri()).log_param(run_id, "model", "m2")
+    TracklmClient(store_dir.as_uri()).log_param(run_id, "model", "m1")  # same value: fine
     assert client.get_run(run_id).data.params == {"model": "m1"}
+
+
+def test_param_overwrite_message_says_what_to_do_instead(client: TracklmClient) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_param(run_id, "temperature", 0.2)
+    client.log_param(run_id, "temperature", "0.2")  # the same string: fine
+    with pytest.raises(tracklm.ParamOverwrite) as info:
+        client.log_param(run_id, "temperature", 0.7)
+    message = str(info.value)
+    assert "'temperature'" in message
+    assert "'0.2'" in message
+    assert "'0.7'" in message
+    assert "new run" in message
+    assert isinstance(info.value, tracklm.TracklmError)
+
+
+def test_log_batch_with_a_param_overwrite_logs_nothing(client: TracklmClient) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_param(run_id, "model", "m1")
+    with pytest.raises(tracklm.ParamOverwrite):
+        client.log_batch(run_id, metrics={"acc": 1.0}, params={"a": 1, "model": "m2"})
+    with pytest.raises(tracklm.InvalidValue, match="step"):
+        client.log_batch(run_id, metrics={"acc": 1.0}, params={"b": 1}, step="one")  # type: ignore[arg-type]
+    data = client.get_run(run_id).data
+    assert (dict(data.params), dict(data.metrics)) == ({"model": "m1"}, {})
 
 
 def test_two_clients_of_one_store_see_each_others_data(store_dir: Path) -> None:

@@ -86,6 +86,7 @@ class TracklmClient:
         self._experiment_names: dict[str, str] = {}  # id -> name, for runs we create
         self._params: dict[str, dict[str, str]] = {}  # run id -> params logged here
         self._experiments_of_runs: dict[str, str] = {}  # run id -> experiment id
+        self._table_names: dict[Any, str] = {}  # table names already checked
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -304,8 +305,12 @@ class TracklmClient:
         ``data`` is a pandas DataFrame, a dict of equally long columns, or a dict of scalars
         (one row). Rows are appended; a new column leaves earlier rows empty in it.
         """
-        artifact_file = _table_files.check_table_file(check.artifact_path(artifact_file))
-        self._manager.submit(AppendRows(run_id, artifact_file, _copied_table(data)))
+        name = self._table_names.get(artifact_file)
+        if name is None:
+            name = _table_files.check_table_file(check.artifact_path(artifact_file))
+            if isinstance(artifact_file, str) and len(self._table_names) < 10_000:
+                self._table_names[artifact_file] = name
+        self._manager.submit(AppendRows(run_id, name, _copied_table(data)))
 
     def list_tables(self, run_id: str) -> list[str]:
         """The names of the run's tables (their ``artifact_file``)."""
@@ -463,16 +468,28 @@ def _experiment_name(name: object) -> str:
 def _copied_table(data: Any) -> Any:
     """Check a table's shape and copy it, so later changes by the caller are not logged."""
     if isinstance(data, Mapping):
-        columns = dict(data)
-        for key in columns:
+        columns: dict[str, Any] = {}
+        length = -1
+        scalars = False
+        for key, value in data.items():
             check.check_key(key, "table column")
-        lengths = {len(v) for v in columns.values() if _is_sequence(v)}
-        if len(lengths) > 1 or (lengths and not all(_is_sequence(v) for v in columns.values())):
+            if _is_sequence(value):
+                if length not in (-1, len(value)):
+                    raise InvalidValue(
+                        "log_table got columns of different lengths; give a dict of equally "
+                        "long lists, a dict of scalars (one row), or a pandas DataFrame."
+                    )
+                length = len(value)
+                columns[key] = list(value)
+            else:
+                scalars = True
+                columns[key] = value
+        if scalars and length != -1:
             raise InvalidValue(
-                "log_table got columns of different lengths; give a dict of equally long "
-                "lists, a dict of scalars (one row), or a pandas DataFrame."
+                "log_table got a mix of lists and single values; give every column as a list "
+                "of the same length, or every value as a single value (one row)."
             )
-        return {k: list(v) if _is_sequence(v) else v for k, v in columns.items()}
+        return columns
     if hasattr(data, "columns") and hasattr(data, "copy"):
         for key in data.columns:
             check.check_key(str(key), "table column")
@@ -483,8 +500,12 @@ def _copied_table(data: Any) -> Any:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (
-        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
+    return (
+        type(value) is list
+        or isinstance(value, (list, tuple))
+        or (
+            hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
+        )
     )
 
 

@@ -79,7 +79,7 @@ class RunManager:
 
     def submit(self, record: Record, *, block: bool = True) -> bool:
         """Queue a record; False when it was dropped because the buffer stayed full."""
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:  # first use, or a forked child (see _after_fork_in_child)
             self._start()
         buffer = self._buffer
         if len(buffer) >= self.CAPACITY and not self._wait_for_room(block):
@@ -87,7 +87,7 @@ class RunManager:
             log_once(logger, "tracklm's buffer is full; records are being dropped and counted")
             return False
         buffer.append(record)
-        if len(buffer) >= self.BATCH_SIZE:
+        if len(buffer) >= self.BATCH_SIZE and not self._wakeup.is_set():
             self._wakeup.set()
         return True
 
@@ -149,6 +149,7 @@ class RunManager:
             self._wakeup.set()
             thread.join(timeout)
         self._closed = True
+        self._thread = None  # a record logged after this starts a new flusher
         self._spill_to_journal()
         with self._journal_lock:
             self._journal.close()

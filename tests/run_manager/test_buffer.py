@@ -1,0 +1,91 @@
+"""The buffer is bounded: past its capacity, autolog drops (counted) and callers may wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import tracklm
+from tracklm._run_manager import RunManager, manager_for
+from tracklm._run_manager.records import LogMetric
+
+from ._subprocess import WriteLockHolder
+
+
+@pytest.fixture
+def small_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RunManager, "CAPACITY", 100)
+    monkeypatch.setattr(RunManager, "BATCH_SIZE", 50)
+
+
+def _stall_flusher(manager: RunManager) -> threading.Event:
+    """Hold the flusher inside a store write until the returned event is set."""
+    release = threading.Event()
+    entered = threading.Event()
+    original = manager.store.write_batch
+
+    def slow_write(batch: object) -> None:
+        entered.set()
+        release.wait(30)
+        original(batch)  # type: ignore[arg-type]
+
+    manager.store.write_batch = slow_write  # type: ignore[method-assign]
+    manager.submit(LogMetric("r", "warmup", 0.0, 0, 0))
+    assert entered.wait(10)
+    return release
+
+
+@pytest.mark.usefixtures("small_buffer")
+def test_a_full_buffer_drops_non_blocking_records_and_counts_them() -> None:
+    manager = manager_for(tracklm.get_tracking_uri())
+    release = _stall_flusher(manager)
+    accepted = [
+        manager.submit(LogMetric("r", "m", float(i), i, 0), block=False) for i in range(250)
+    ]
+    assert accepted.count(True) == 100
+    assert manager.result().dropped == 150
+    release.set()
+    result = manager.flush(timeout=30)
+    assert (result.written, result.pending, result.dropped) == (101, 0, 150)
+
+
+@pytest.mark.usefixtures("small_buffer")
+def test_a_full_buffer_makes_blocking_callers_wait_for_room() -> None:
+    manager = manager_for(tracklm.get_tracking_uri())
+    release = _stall_flusher(manager)
+    for i in range(100):
+        assert manager.submit(LogMetric("r", "m", float(i), i, 0))
+    done = threading.Event()
+
+    def blocked_caller() -> None:
+        manager.submit(LogMetric("r", "m", 100.0, 100, 0))
+        done.set()
+
+    threading.Thread(target=blocked_caller).start()
+    assert not done.wait(0.3)  # waiting for room, not dropping
+    release.set()
+    assert done.wait(10)
+    result = manager.flush(timeout=30)
+    assert (result.written, result.dropped) == (102, 0)
+
+
+def test_memory_is_bounded_by_the_buffer_not_by_what_is_logged(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the store locked, records beyond the buffer go to the journal, not to memory."""
+    monkeypatch.setattr(RunManager, "CAPACITY", 1_000)
+    with tracklm.start_run() as run:
+        tracklm.flush()
+        holder = WriteLockHolder(store_dir / "tracklm.db")
+        for i in range(20_000):
+            tracklm.log_metric("m", i, step=i)
+        manager = manager_for(tracklm.get_tracking_uri())
+        assert len(manager._buffer) <= 1_000
+        assert manager.flush(timeout=10).dropped == 0
+        holder.release()
+    time.sleep(0.1)
+    assert tracklm.flush(timeout=60).ok
+    assert len(tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")) == 20_000
