@@ -70,9 +70,8 @@ def test_first_chunk_delay_shows_as_time_to_first_token(cassette: Cassette) -> N
         headers_at = time.perf_counter() - started
         arrivals = [time.perf_counter() - started for _ in stream]
 
-    assert headers_at < 0.25
-    assert arrivals[0] >= 0.29
-    assert arrivals[-1] - arrivals[0] < 0.25
+    assert arrivals[0] >= 0.29  # the delay applies to the first chunk...
+    assert arrivals[0] - headers_at >= 0.2  # ...which comes well after the headers
 
 
 def test_async_stream_is_replayed(cassette: Cassette) -> None:
