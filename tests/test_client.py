@@ -94,7 +94,10 @@ def test_create_run_and_set_terminated(client: TracklmClient) -> None:
     assert run.info.start_time == 1_000
     stored = client.get_run(run.info.run_id)
     assert (stored.info.run_name, stored.info.status, stored.info.experiment_id) == (
-        "r1", "RUNNING", experiment_id)
+        "r1",
+        "RUNNING",
+        experiment_id,
+    )
     assert stored.data.tags == {"k": "1"}
     assert stored.info.end_time is None
     client.set_terminated(run.info.run_id, "FAILED", end_time=5_000)
@@ -134,8 +137,13 @@ def test_logging_into_an_unknown_run_raises_run_not_found(client: TracklmClient,
 
 def test_log_batch_logs_metrics_params_and_tags(client: TracklmClient) -> None:
     run_id = client.create_run(client.create_experiment("e")).info.run_id
-    client.log_batch(run_id, metrics={"acc": 0.9, "n": 3}, params={"model": "m", "t": 0.5},
-                     tags={"team": "x"}, step=2)
+    client.log_batch(
+        run_id,
+        metrics={"acc": 0.9, "n": 3},
+        params={"model": "m", "t": 0.5},
+        tags={"team": "x"},
+        step=2,
+    )
     data = client.get_run(run_id).data
     assert data.metrics == {"acc": 0.9, "n": 3.0}
     assert data.params == {"model": "m", "t": "0.5"}
@@ -156,8 +164,12 @@ def test_search_runs_returns_run_objects_of_the_given_experiments(
 ) -> None:
     e1, e2, e3 = (client.create_experiment(n) for n in ("e1", "e2", "e3"))
     runs = {}
-    for experiment_id, name, latency in ((e1, "a", 100.0), (e1, "b", 300.0), (e2, "c", 200.0),
-                                         (e3, "d", 50.0)):
+    for experiment_id, name, latency in (
+        (e1, "a", 100.0),
+        (e1, "b", 300.0),
+        (e2, "c", 200.0),
+        (e3, "d", 50.0),
+    ):
         run = client.create_run(experiment_id, run_name=name)
         client.log_metric(run.info.run_id, "latency_ms", latency)
         client.log_param(run.info.run_id, "model", f"model-{name}")
@@ -169,8 +181,10 @@ def test_search_runs_returns_run_objects_of_the_given_experiments(
     assert found[0].data.params == {"model": "model-b"}
     slow = client.search_runs([e1, e2, e3], "metrics.latency_ms >= 200")
     assert sorted(r.info.run_id for r in slow) == sorted([runs["b"], runs["c"]])
-    assert client.search_runs([e1], max_results=1, order_by="metrics.latency_ms")[0].info \
-        .run_id == runs["a"]
+    assert (
+        client.search_runs([e1], max_results=1, order_by="metrics.latency_ms")[0].info.run_id
+        == runs["a"]
+    )
     assert client.search_runs([]) == []
 
 
@@ -234,8 +248,9 @@ def test_two_clients_of_one_store_see_each_others_data(store_dir: Path) -> None:
         result = client.flush(10)
         print(run.data.metrics["acc"], run.data.tags["by"], result.ok)
     """)
-    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
     assert out.split() == ["0.5", "c", "True"]
     stored = a.get_run(run_id)
     assert stored.data.params == {"from_child": "yes"}

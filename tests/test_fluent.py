@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,15 +23,15 @@ def client() -> tracklm.TracklmClient:
 def test_exported_members_are_pinned_and_sorted() -> None:
     """Adding or removing a public name must be a deliberate change of this list."""
     assert tracklm.__all__ == [
-        "ActiveRun", "Experiment", "ExperimentExists", "ExperimentNotFound", "FlushResult",
-        "InvalidArtifactPath", "InvalidFilter", "InvalidKey", "InvalidTrackingUri",
+        "ActiveRun", "CallRecord", "Experiment", "ExperimentExists", "ExperimentNotFound",
+        "FlushResult", "InvalidArtifactPath", "InvalidFilter", "InvalidKey", "InvalidTrackingUri",
         "InvalidValue", "Metric", "NoActiveRun", "ParamOverwrite", "Run", "RunAlreadyActive",
         "RunData", "RunInfo", "RunNotFound", "RunStatus", "StoreError", "TableNotFound",
-        "TracklmClient", "TracklmError", "__version__", "active_run", "carry_context",
-        "end_run", "flush", "get_run", "get_tracking_uri", "load_table", "log_artifact",
-        "log_dict", "log_metric", "log_metrics", "log_param", "log_params", "log_table",
-        "log_text", "search_runs", "set_experiment", "set_tag", "set_tags", "set_tracking_uri",
-        "start_run",
+        "TracklmClient", "TracklmError", "__version__", "active_run", "autolog",
+        "autolog_disabled", "carry_context", "end_run", "flush", "get_run", "get_tracking_uri",
+        "load_table", "log_artifact", "log_dict", "log_metric", "log_metrics", "log_param",
+        "log_params", "log_table", "log_text", "no_autolog", "search_runs", "set_experiment",
+        "set_tag", "set_tags", "set_tracking_uri", "start_run",
     ]  # fmt: skip
     assert tracklm.__all__ == sorted(tracklm.__all__)
 
@@ -48,7 +47,9 @@ def test_import_tracklm_does_not_import_pandas() -> None:
     code = "import sys, tracklm; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", "import json; " + code],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     modules = set(json.loads(out))
     assert "tracklm" in modules
@@ -198,7 +199,11 @@ def test_params_are_stored_as_strings() -> None:
         assert tracklm.log_param("temperature", 0.2) == 0.2
         tracklm.log_params({"top_k": 40, "stop": None, "model": "gpt", "flag": True})
     assert tracklm.get_run(run.info.run_id).data.params == {
-        "temperature": "0.2", "top_k": "40", "stop": "None", "model": "gpt", "flag": "True",
+        "temperature": "0.2",
+        "top_k": "40",
+        "stop": "None",
+        "model": "gpt",
+        "flag": "True",
     }
 
 
@@ -210,7 +215,9 @@ def test_metric_history_keeps_every_value_with_step_and_timestamp() -> None:
         tracklm.log_metric("tokens", 7)
     history = client().get_metric_history(run.info.run_id, "loss")
     assert [(m.key, m.value, m.step, m.timestamp) for m in history] == [
-        ("loss", 1.0, 0, 3_000), ("loss", 2.0, 1, 2_000), ("loss", 3.0, 2, 1_000),
+        ("loss", 1.0, 0, 3_000),
+        ("loss", 2.0, 1, 2_000),
+        ("loss", 3.0, 2, 1_000),
     ]
     (tokens,) = client().get_metric_history(run.info.run_id, "tokens")
     assert (tokens.value, tokens.step) == (7.0, 0)
@@ -266,90 +273,21 @@ def test_flush_counts_every_record_written() -> None:
     assert result.ok
 
 
-# -- artifacts -----------------------------------------------------------------------------
+# -- context -------------------------------------------------------------------------------
 
 
-def test_log_text_and_log_dict_write_files_in_the_run_artifacts() -> None:
-    with tracklm.start_run() as run:
-        tracklm.log_text("héllo\n", "notes/readme.txt")
-        tracklm.log_dict({"b": [1, 2], "a": "é"}, "config.json")
-        tracklm.log_dict({"k": "v"}, "config.yaml")
-    folder = client().artifact_dir(run.info.run_id)
-    assert (folder / "notes" / "readme.txt").read_text(encoding="utf-8") == "héllo\n"
-    assert json.loads((folder / "config.json").read_text(encoding="utf-8")) == {
-        "b": [1, 2], "a": "é"}
-    assert (folder / "config.yaml").read_text(encoding="utf-8") == "k: v\n"
-    assert Path(run.info.artifact_uri.removeprefix("file://")) == folder
+def test_threads_see_no_active_run_unless_the_context_is_carried() -> None:
+    from concurrent.futures import ThreadPoolExecutor
 
+    def log(i: int) -> str | None:
+        active = tracklm.active_run()
+        if active is not None:
+            tracklm.log_metric("from_thread", float(i), step=i)
+        return active.info.run_id if active is not None else None
 
-def test_log_artifact_copies_a_file_and_a_folder_under_artifact_path(tmp_path: Path) -> None:
-    (tmp_path / "report.md").write_text("# r")
-    src = tmp_path / "plots"
-    (src / "sub").mkdir(parents=True)
-    (src / "a.txt").write_text("a")
-    (src / "sub" / "b.txt").write_text("b")
-    with tracklm.start_run() as run:
-        tracklm.log_artifact(tmp_path / "report.md")
-        tracklm.log_artifact(str(tmp_path / "report.md"), artifact_path="docs")
-        tracklm.log_artifact(src, artifact_path="figures")
-    c = client()
-    assert c.list_artifacts(run.info.run_id) == [
-        "docs/report.md", "figures/plots/a.txt", "figures/plots/sub/b.txt", "report.md"]
-    assert (c.artifact_dir(run.info.run_id) / "figures/plots/sub/b.txt").read_text() == "b"
-
-
-# -- tracking URIs -------------------------------------------------------------------------
-
-
-def _log_one_param() -> str:
-    with tracklm.start_run() as run:
-        tracklm.log_param("where", "here")
-    return run.info.run_id
-
-
-def test_sqlite_uri_stores_in_that_file(tmp_path: Path) -> None:
-    db = tmp_path / "sub" / "runs.db"
-    tracklm.set_tracking_uri(f"sqlite:///{db}")
-    assert tracklm.get_tracking_uri() == f"sqlite:///{db}"
-    run_id = _log_one_param()
-    assert db.is_file()
-    other = tracklm.TracklmClient(f"sqlite:///{db}").get_run(run_id)
-    assert other.data.params == {"where": "here"}
-
-
-def test_relative_sqlite_uri_is_relative_to_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    tracklm.set_tracking_uri("sqlite:///rel.db")
-    _log_one_param()
-    assert tracklm.get_tracking_uri() == f"sqlite:///{tmp_path / 'rel.db'}"
-    assert (tmp_path / "rel.db").is_file()
-
-
-@pytest.mark.parametrize("form", ["folder", "file_uri"])
-def test_folder_and_file_uri_store_in_that_folder(tmp_path: Path, form: str) -> None:
-    folder = tmp_path / "my runs"
-    tracklm.set_tracking_uri(folder if form == "folder" else folder.as_uri())
-    run_id = _log_one_param()
-    assert (folder / "tracklm.db").is_file()
-    assert tracklm.TracklmClient(str(folder)).get_run(run_id).data.params == {"where": "here"}
-
-
-def test_tracking_uri_comes_from_env_when_not_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRACKLM_TRACKING_URI", str(tmp_path / "env-store"))
-    tracklm.set_tracking_uri(None)
-    _log_one_param()
-    assert tracklm.get_tracking_uri() == f"sqlite:///{tmp_path / 'env-store' / 'tracklm.db'}"
-    assert (tmp_path / "env-store" / "tracklm.db").is_file()
-
-
-def test_unknown_uri_scheme_raises_invalid_tracking_uri() -> None:
-    with pytest.raises(tracklm.InvalidTrackingUri, match="'s3'"):
-        tracklm.TracklmClient("s3://bucket/runs")
-    tracklm.set_tracking_uri("postgresql://db/runs")
-    with pytest.raises(tracklm.InvalidTrackingUri, match="'postgresql'"):
-        tracklm.start_run()
-    assert issubclass(tracklm.InvalidTrackingUri, tracklm.TracklmError)
+    with tracklm.start_run() as run, ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(log, range(2))) == [None, None]
+        carried = list(pool.map(tracklm.carry_context(log), range(3)))
+    assert carried == [run.info.run_id] * 3
+    history = client().get_metric_history(run.info.run_id, "from_thread")
+    assert [m.step for m in history] == [0, 1, 2]

@@ -10,8 +10,7 @@ import pytest
 
 import tracklm
 
-BASE = ["run_id", "experiment_id", "run_name", "status", "start_time", "end_time",
-        "artifact_uri"]
+BASE = ["run_id", "experiment_id", "run_name", "status", "start_time", "end_time", "artifact_uri"]
 
 
 @pytest.fixture
@@ -34,7 +33,8 @@ def runs() -> dict[str, str]:
         else:
             tracklm.end_run()
             tracklm.TracklmClient(tracklm.get_tracking_uri()).update_run_status(
-                run.info.run_id, "RUNNING")
+                run.info.run_id, "RUNNING"
+            )
         ids[name] = run.info.run_id
     return ids
 
@@ -102,8 +102,10 @@ def test_runs_missing_a_key_have_empty_cells(runs: dict[str, str]) -> None:
         ("attributes.start_time < 0", []),
         ("params.missing = 'x'", []),
         ("params.model = 'gpt-4o' and metrics.latency_ms < 500", ["medium"]),
-        ("tags.stage = 'prod' AND params.model LIKE 'gpt-4o%' AND metrics.latency_ms > 100",
-         ["fast", "slow"]),
+        (
+            "tags.stage = 'prod' AND params.model LIKE 'gpt-4o%' AND metrics.latency_ms > 100",
+            ["fast", "slow"],
+        ),
     ],
 )
 def test_filter_string_selects_runs(
@@ -122,7 +124,11 @@ def test_order_by_metric_desc_and_max_results(runs: dict[str, str]) -> None:
     frame = tracklm.search_runs(order_by=["metrics.latency_ms DESC"])
     assert names(frame) == ["slow", "medium", "fast", "odd"]  # NaN after numbers
     assert names(tracklm.search_runs(order_by="metrics.latency_ms ASC")) == [
-        "fast", "medium", "slow", "odd"]
+        "fast",
+        "medium",
+        "slow",
+        "odd",
+    ]
     top = tracklm.search_runs(order_by=["metrics.latency_ms DESC"], max_results=2)
     assert names(top) == ["slow", "medium"]
     assert len(tracklm.search_runs(max_results=0)) == 0
@@ -149,7 +155,8 @@ def test_experiment_names_select_several_experiments(runs: dict[str, str]) -> No
     assert both["experiment_id"].nunique() == 2
     assert len(tracklm.search_runs(experiment_names=["no-such-experiment"])) == 0
     by_id = tracklm.search_runs(
-        experiment_ids=[tracklm.set_experiment("search").experiment_id], order_by="run_name")
+        experiment_ids=[tracklm.set_experiment("search").experiment_id], order_by="run_name"
+    )
     assert names(by_id) == ["fast", "medium", "odd", "slow"]
 
 

@@ -27,8 +27,10 @@ def test_dict_of_columns_is_logged_as_rows() -> None:
     with tracklm.start_run() as run:
         tracklm.log_table({"prompt": ["hi", "bye"], "tokens": [3, 4]}, "predictions.csv")
     frame = tracklm.load_table("predictions.csv")
-    assert frame.to_dict("records") == [{"prompt": "hi", "tokens": 3},
-                                        {"prompt": "bye", "tokens": 4}]
+    assert frame.to_dict("records") == [
+        {"prompt": "hi", "tokens": 3},
+        {"prompt": "bye", "tokens": 4},
+    ]
     assert list(frame.columns) == ["prompt", "tokens"]
     on_disk = pd.read_csv(table_path(run, "predictions.csv"))
     pd.testing.assert_frame_equal(on_disk, frame)
@@ -38,22 +40,25 @@ def test_dict_of_scalars_is_one_row() -> None:
     with tracklm.start_run():
         tracklm.log_table({"prompt": "hi", "latency_ms": 12.5, "ok": True}, "t.csv")
     assert tracklm.load_table("t.csv").to_dict("records") == [
-        {"prompt": "hi", "latency_ms": 12.5, "ok": True}]
+        {"prompt": "hi", "latency_ms": 12.5, "ok": True}
+    ]
 
 
 def test_dataframe_with_odd_dtypes_reads_back_as_json_values() -> None:
     when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
-    df = pd.DataFrame({
-        "when": pd.to_datetime([when, None], utc=True),
-        "naive": pd.to_datetime(["2024-05-01 08:00", "2024-05-02 00:00"]),
-        "n": np.array([1, 2], dtype="int64"),
-        "small": np.array([7, 8], dtype="int8"),
-        "x": [1.5, np.nan],
-        "flag": [True, False],
-        "obj": ["a", None],
-        "nested": [[1, {"k": "v"}], {"a": [1, 2]}],
-        "nullable": pd.array([1, None], dtype="Int64"),
-    })
+    df = pd.DataFrame(
+        {
+            "when": pd.to_datetime([when, None], utc=True),
+            "naive": pd.to_datetime(["2024-05-01 08:00", "2024-05-02 00:00"]),
+            "n": np.array([1, 2], dtype="int64"),
+            "small": np.array([7, 8], dtype="int8"),
+            "x": [1.5, np.nan],
+            "flag": [True, False],
+            "obj": ["a", None],
+            "nested": [[1, {"k": "v"}], {"a": [1, 2]}],
+            "nullable": pd.array([1, None], dtype="Int64"),
+        }
+    )
     with tracklm.start_run():
         tracklm.log_table(df, "odd.json")
     back = tracklm.load_table("odd.json")
@@ -160,12 +165,15 @@ def test_load_table_reads_every_run_of_the_experiment_or_the_given_runs() -> Non
     every = tracklm.load_table("t.csv", extra_columns=["run_id"])
     assert sorted(every["i"].tolist()) == [0, 0, 1, 1, 2, 2]
     assert {i: every[every.run_id == r]["i"].tolist() for i, r in enumerate(ids)} == {
-        0: [0, 0], 1: [1, 1], 2: [2, 2]}
+        0: [0, 0],
+        1: [1, 1],
+        2: [2, 2],
+    }
     chosen = tracklm.load_table("t.csv", run_ids=[ids[2], ids[0]], extra_columns=["run_id"])
     assert chosen.to_dict("list") == {"i": [2, 2, 0, 0], "run_id": [ids[2]] * 2 + [ids[0]] * 2}
     assert "run_id" not in tracklm.load_table("t.csv").columns
     tracklm.set_experiment("Default")
-    with pytest.raises(tracklm.TableNotFound, match="'t.csv'"):
+    with pytest.raises(tracklm.TableNotFound, match=r"'t\.csv'"):
         tracklm.load_table("t.csv")  # the current experiment has no such table
     assert tracklm.load_table("t.csv", run_ids=[ids[1]])["i"].tolist() == [1, 1]
 
@@ -173,7 +181,7 @@ def test_load_table_reads_every_run_of_the_experiment_or_the_given_runs() -> Non
 def test_load_table_of_an_unknown_table_raises_table_not_found() -> None:
     with tracklm.start_run() as run:
         tracklm.log_table({"a": [1]}, "t.csv")
-    with pytest.raises(tracklm.TableNotFound, match="'t.json'"):
+    with pytest.raises(tracklm.TableNotFound, match=r"'t\.json'"):
         tracklm.load_table("t.json", run_ids=[run.info.run_id])
     with pytest.raises(tracklm.InvalidValue, match="run_id"):
         tracklm.load_table("t.csv", extra_columns=["status"])
@@ -181,7 +189,7 @@ def test_load_table_of_an_unknown_table_raises_table_not_found() -> None:
 
 @pytest.mark.parametrize("name", ["t.txt", "t", "t.csv.bak", "t.parquet"])
 def test_table_name_without_a_table_suffix_raises_invalid_artifact_path(name: str) -> None:
-    with tracklm.start_run(), pytest.raises(tracklm.InvalidArtifactPath, match=".csv"):
+    with tracklm.start_run(), pytest.raises(tracklm.InvalidArtifactPath, match=r"\.csv"):
         tracklm.log_table({"a": [1]}, name)
 
 
@@ -245,8 +253,25 @@ def test_appends_write_only_the_new_rows_and_a_file_changed_behind_the_store_is_
     assert on_disk["text"].tolist() == [f"row {i}" for i in range(201)]
 
 
-TRICKY = ["-1", "=SUM(A1:A2)", "+cmd", "@x", "a,b", "line1\nline2", 'say "hi"', "cr\r\nlf",
-          " padded ", "", "NaN", "null", "None", "é中文🙂", "'quoted'", "tab\there", "\\back"]
+TRICKY = [
+    "-1",
+    "=SUM(A1:A2)",
+    "+cmd",
+    "@x",
+    "a,b",
+    "line1\nline2",
+    'say "hi"',
+    "cr\r\nlf",
+    " padded ",
+    "",
+    "NaN",
+    "null",
+    "None",
+    "é中文🙂",
+    "'quoted'",
+    "tab\there",
+    "\\back",
+]
 
 
 def test_csv_cells_read_back_identical_with_pandas() -> None:

@@ -60,6 +60,7 @@ from tracklm._fluent import (
     set_tracking_uri,
     start_run,
 )
+from tracklm.autolog import CallRecord, autolog, autolog_disabled, no_autolog
 from tracklm.client import TracklmClient
 from tracklm.entities import (
     Experiment,
@@ -75,6 +76,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ActiveRun",
+    "CallRecord",
     "Experiment",
     "ExperimentExists",
     "ExperimentNotFound",
@@ -99,6 +101,8 @@ __all__ = [
     "TracklmError",
     "__version__",
     "active_run",
+    "autolog",
+    "autolog_disabled",
     "carry_context",
     "end_run",
     "flush",
@@ -113,6 +117,7 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "no_autolog",
     "search_runs",
     "set_experiment",
     "set_tag",

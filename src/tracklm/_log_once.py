@@ -11,6 +11,13 @@ import threading
 
 _seen: set[tuple[str, str]] = set()
 _lock = threading.Lock()
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """Log first occurrences at DEBUG too (``autolog(silent=True)``)."""
+    global _quiet
+    _quiet = quiet
 
 
 def log_once(logger: logging.Logger, what: str, exc: BaseException | None = None) -> None:
@@ -19,7 +26,7 @@ def log_once(logger: logging.Logger, what: str, exc: BaseException | None = None
     with _lock:
         first = key not in _seen
         _seen.add(key)
-    if first:
+    if first and not _quiet:
         logger.warning("%s%s", what, f": {exc!r}" if exc is not None else "", exc_info=exc)
     else:
         logger.debug("%s: %r", what, exc)

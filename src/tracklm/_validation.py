@@ -26,12 +26,12 @@ _KNOWN_KEYS_CAP: Final = 100_000
 
 def check_key(key: object, what: str) -> str:
     """Return ``key`` if it is a valid key for a param, metric, tag or table column."""
-    if key in _known_keys:
-        return key  # type: ignore[return-value,unused-ignore]
-    if not isinstance(key, str):
+    if not isinstance(key, str):  # first: an unhashable key must not reach the set below
         raise InvalidKey(
             f"{what} key must be a string, got {type(key).__name__} {key!r}; pass str(key)."
         )
+    if key in _known_keys:
+        return key
     if not key or len(key) > MAX_KEY_LENGTH or not _KEY_RE.fullmatch(key):
         raise InvalidKey(
             f"Invalid {what} key {key!r}: use 1 to {MAX_KEY_LENGTH} characters among letters, "
@@ -55,7 +55,7 @@ def param_value(key: str, value: object) -> str:
             f"Param {key!r} has a value of {len(text)} characters; the limit is "
             f"{MAX_PARAM_VALUE_LENGTH}. Log long text with tracklm.log_text() instead."
         )
-    return text
+    return _storable("Param", key, text)
 
 
 def tag_value(key: str, value: object) -> str:
@@ -66,6 +66,21 @@ def tag_value(key: str, value: object) -> str:
             f"Tag {key!r} has a value of {len(text)} characters; the limit is "
             f"{MAX_TAG_VALUE_LENGTH}. Log long text with tracklm.log_text() instead."
         )
+    return _storable("Tag", key, text)
+
+
+def _storable(what: str, key: str, text: str) -> str:
+    """Refuse text that cannot be encoded as UTF-8 (lone surrogates): the store could not
+    write it, and it would hold up every record written with it."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidValue(
+                f"{what} {key!r} holds a lone surrogate {text[exc.start]!r} at position "
+                f"{exc.start}, which is not valid Unicode text and cannot be stored; fix the "
+                "text, e.g. text.encode('utf-8', 'replace').decode()."
+            ) from None
     return text
 
 

@@ -42,6 +42,7 @@ from tracklm._run_manager.records import (
     LogParam,
     SetRunStatus,
     SetTag,
+    rows_of,
 )
 from tracklm.entities import Experiment, FlushResult, Metric, Run, RunData, RunInfo, RunStatus
 from tracklm.stores import _local_artifacts, _table_files
@@ -87,6 +88,7 @@ class TracklmClient:
         self._params: dict[str, dict[str, str]] = {}  # run id -> params logged here
         self._experiments_of_runs: dict[str, str] = {}  # run id -> experiment id
         self._table_names: dict[Any, str] = {}  # table names already checked
+        self._checked_tables: set[tuple[str, str]] = set()  # (run id, table) with no link
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class TracklmClient:
         """Create an experiment and return its id; raises ``ExperimentExists`` if taken."""
         name = _experiment_name(name)
         experiment_id = experiment_id_for(name)
+        self._sync()  # an experiment queued by set_experiment() exists already
         self._store.create_experiment(name, experiment_id)
         self._experiment_names[experiment_id] = name
         return experiment_id
@@ -194,6 +197,7 @@ class TracklmClient:
     def _set_status(self, run_id: str, status: str, end_time: int | None) -> None:
         if status not in _STATUSES:
             raise InvalidValue(f"Unknown run status {status!r}; use one of {', '.join(_STATUSES)}.")
+        self._known_run(run_id)
         self._manager.submit(SetRunStatus(run_id, status, end_time))
 
     def get_run(self, run_id: str) -> Run:
@@ -240,14 +244,11 @@ class TracklmClient:
         """Log a param; raises ``ParamOverwrite`` if the run has another value for it."""
         key = check.check_key(key, "param")
         text = check.param_value(key, value)
+        self._known_run(run_id)
         logged = self._params.setdefault(run_id, {})
         previous = logged.get(key)
         if previous is not None and previous != text:
-            raise ParamOverwrite(
-                f"Param {key!r} of run {run_id} is {previous!r} already; it cannot become "
-                f"{text!r}. Params are fixed once logged: log the new value under another key, "
-                "as a tag, or in a new run."
-            )
+            raise _param_overwrite(run_id, key, previous, text)
         logged[key] = text
         self._manager.submit(LogParam(run_id, key, text))
 
@@ -264,6 +265,7 @@ class TracklmClient:
         number = check.metric_value(key, value)
         step_ = 0 if step is None else check.metric_step(step)
         when = check.metric_timestamp(timestamp)
+        self._known_run(run_id)
         self._manager.submit(
             LogMetric(run_id, key, number, step_, _now_ms() if when is None else when)
         )
@@ -271,7 +273,9 @@ class TracklmClient:
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
         """Set a tag (a later value replaces an earlier one)."""
         key = check.check_key(key, "tag")
-        self._manager.submit(SetTag(run_id, key, check.tag_value(key, value)))
+        text = check.tag_value(key, value)
+        self._known_run(run_id)
+        self._manager.submit(SetTag(run_id, key, text))
 
     def log_batch(
         self,
@@ -289,6 +293,14 @@ class TracklmClient:
             check.param_value(check.check_key(key, "param"), value)
         for key, value in tags.items():
             check.tag_value(check.check_key(key, "tag"), value)
+        if metrics:
+            check.metric_step(step)
+        self._known_run(run_id)
+        logged = self._params.get(run_id, {})
+        for key, value in params.items():
+            previous, text = logged.get(key), check.param_value(key, value)
+            if previous is not None and previous != text:
+                raise _param_overwrite(run_id, key, previous, text)
         for key, value in params.items():
             self.log_param(run_id, key, value)
         now = _now_ms()
@@ -310,7 +322,12 @@ class TracklmClient:
             name = _table_files.check_table_file(check.artifact_path(artifact_file))
             if isinstance(artifact_file, str) and len(self._table_names) < 10_000:
                 self._table_names[artifact_file] = name
-        self._manager.submit(AppendRows(run_id, name, _copied_table(data)))
+        if (run_id, name) not in self._checked_tables:
+            # refuses a link out of the run's folder planted where the file goes
+            _local_artifacts.resolve_inside(self._run_dir(run_id), name)
+            self._checked_tables.add((run_id, name))
+        # plain JSON values now: a cell the caller changes later (a list, a dict) is not logged
+        self._manager.submit(AppendRows(run_id, name, rows_of(_check_table(data))))
 
     def list_tables(self, run_id: str) -> list[str]:
         """The names of the run's tables (their ``artifact_file``)."""
@@ -407,11 +424,21 @@ class TracklmClient:
         return self._run_dir(run_id)
 
     def _run_dir(self, run_id: str) -> Path:
+        return self._store.artifact_dir(self._known_run(run_id), run_id)
+
+    def _known_run(self, run_id: str) -> str:
+        """The experiment id of ``run_id``; raises ``RunNotFound`` for an unknown run.
+
+        A run this client did not create is read from the store once, with its params, so
+        that ``ParamOverwrite`` also guards params logged by other clients and processes.
+        """
         experiment_id = self._experiments_of_runs.get(run_id)
         if experiment_id is None:
-            experiment_id = self.get_run(run_id).info.experiment_id
+            run = self.get_run(run_id)
+            experiment_id = run.info.experiment_id
+            self._params[run_id] = {**run.data.params, **self._params.get(run_id, {})}
             self._experiments_of_runs[run_id] = experiment_id
-        return self._store.artifact_dir(experiment_id, run_id)
+        return experiment_id
 
     # -- delivery ----------------------------------------------------------------------------
 
@@ -456,6 +483,14 @@ class _Fields:
         }
 
 
+def _param_overwrite(run_id: str, key: str, previous: str, text: str) -> ParamOverwrite:
+    return ParamOverwrite(
+        f"Param {key!r} of run {run_id} is {previous!r} already; it cannot become "
+        f"{text!r}. Params are fixed once logged: log the new value under another key, "
+        "as a tag, or in a new run."
+    )
+
+
 def _experiment_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > check.MAX_KEY_LENGTH:
         raise InvalidValue(
@@ -465,10 +500,9 @@ def _experiment_name(name: object) -> str:
     return name
 
 
-def _copied_table(data: Any) -> Any:
-    """Check a table's shape and copy it, so later changes by the caller are not logged."""
+def _check_table(data: Any) -> Any:
+    """Check a table's shape and column names; return it unchanged."""
     if isinstance(data, Mapping):
-        columns: dict[str, Any] = {}
         length = -1
         scalars = False
         for key, value in data.items():
@@ -480,32 +514,26 @@ def _copied_table(data: Any) -> Any:
                         "long lists, a dict of scalars (one row), or a pandas DataFrame."
                     )
                 length = len(value)
-                columns[key] = list(value)
             else:
                 scalars = True
-                columns[key] = value
         if scalars and length != -1:
             raise InvalidValue(
                 "log_table got a mix of lists and single values; give every column as a list "
                 "of the same length, or every value as a single value (one row)."
             )
-        return columns
-    if hasattr(data, "columns") and hasattr(data, "copy"):
+        return data
+    if hasattr(data, "columns") and hasattr(data, "index"):
         for key in data.columns:
             check.check_key(str(key), "table column")
-        return data.copy()
+        return data
     raise InvalidValue(
         f"log_table needs a pandas DataFrame or a dict of columns, got {type(data).__name__}."
     )
 
 
 def _is_sequence(value: Any) -> bool:
-    return (
-        type(value) is list
-        or isinstance(value, (list, tuple))
-        or (
-            hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
-        )
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
     )
 
 

@@ -23,7 +23,7 @@ from tracklm._log_once import log_once
 from tracklm._run_manager.journal import Journal, read_batches
 from tracklm._run_manager.records import Batch, Record, normalize
 from tracklm.entities import FlushResult
-from tracklm.stores.base import Store
+from tracklm.stores.base import Store, StoreUnavailable
 
 logger = logging.getLogger("tracklm.run_manager")
 
@@ -243,23 +243,44 @@ class RunManager:
             self._keep(batch)  # the store is still down: stay behind what waits already
             return
         try:
-            self.store.write_batch(batch)
-        except Exception as exc:
+            self._apply(batch)
+        except StoreUnavailable as exc:
             log_once(logger, "tracklm's store refused a write; keeping records in the journal", exc)
             self._store_failed()
             self._keep(batch)
             return
         self._store_ok()
+
+    def _apply(self, batch: Batch) -> None:
+        """Write a batch; raise StoreUnavailable only when the store may take it later.
+
+        Any other error comes from the records themselves, and retrying would block every
+        later record behind them: the batch is split, and a record that fails alone is
+        dropped (counted) so the rest arrive.
+        """
+        try:
+            self.store.write_batch(batch)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if len(batch.records) == 1:
+                self._count_dropped(1)
+                log_once(logger, "tracklm's store cannot hold a record; dropped it", exc)
+                return
+            for i, record in enumerate(batch.records):
+                # ids derived from the batch's, so a replay still skips what was written
+                self._apply(Batch([record], batch_id=f"{batch.batch_id}.{i}"))
+            return
         self._written += len(batch.records)
 
     def _normalized(self, batch: Batch) -> Batch:
         records: list[Record] = []
         for record in batch.records:
             try:
-                records.append(normalize(record))
+                records.extend(normalize(record))
             except Exception as exc:
                 self._count_dropped(1)
-                log_once(logger, "tracklm could not serialize a logged table; dropped it", exc)
+                log_once(logger, "tracklm could not turn a record into rows; dropped it", exc)
         batch.records = records
         return batch
 
@@ -293,10 +314,9 @@ class RunManager:
                     self._journal.pending_records -= count
                 while self._held:
                     batch = self._held[0]
-                    self.store.write_batch(batch)
+                    self._apply(batch)
                     self._held.popleft()
                     self._held_records -= len(batch.records)
-                    self._written += len(batch.records)
         except Exception as exc:
             log_once(logger, "tracklm's store still refuses writes", exc)
             self._store_failed()
@@ -308,10 +328,9 @@ class RunManager:
         """Write a journal segment to the store, then delete it; return its record count."""
         count = 0
         for batch in read_batches(segment):
-            self.store.write_batch(batch)
+            self._apply(batch)
             count += len(batch.records)
         segment.unlink()
-        self._written += count
         return count
 
     def _adopt_orphans(self) -> None:

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 
 class CreateExperiment(NamedTuple):
@@ -100,11 +100,19 @@ class Batch:
         return cls(records=records, batch_id=data["id"])
 
 
-def normalize(record: Record) -> Record:
-    """Return the record with its table rows as a list of plain-JSON dicts."""
+class Deferred(Protocol):
+    """A record finished on the flusher thread: it expands into plain records there."""
+
+    def expand(self) -> list[Record]: ...
+
+
+def normalize(record: Record | Deferred) -> list[Record]:
+    """The plain records ``record`` stands for, table rows as lists of plain-JSON dicts."""
     if isinstance(record, AppendRows):
-        return record._replace(rows=rows_of(record.rows))
-    return record
+        return [record._replace(rows=rows_of(record.rows))]
+    if isinstance(record, tuple):
+        return [record]
+    return [plain for inner in record.expand() for plain in normalize(inner)]
 
 
 def rows_of(data: Any) -> list[Row]:

@@ -314,21 +314,24 @@ def like_to_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
 
 @lru_cache(maxsize=256)
 def _compile_like(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    parts: list[str] = []
+    segments = [""]  # the pattern split at each unescaped %: literals and _ (any one character)
     chars = iter(pattern)
     for char in chars:
-        if char == "\\":
-            parts.append(re.escape(next(chars, "\\")))
-        elif char == "%":
-            # Runs of % collapse to one .* so they cannot multiply backtracking.
-            if not parts or parts[-1] != ".*":
-                parts.append(".*")
-        elif char == "_":
-            parts.append(".")
+        if char == "%":
+            segments.append("")
         else:
-            parts.append(re.escape(char))
+            literal = next(chars, "\\") if char == "\\" else char
+            segments[-1] += "." if char == "_" else re.escape(literal)
+    regex = segments[0]
+    if len(segments) > 1:
+        # A plain .*a.*a.*b backtracks polynomially (exponent = number of %). Instead each
+        # middle segment is matched atomically at its leftmost place (lookahead capture, then
+        # backreference); leftmost is always right since segments have a fixed length.
+        for i, segment in enumerate(filter(None, segments[1:-1])):
+            regex += f"(?=(?P<s{i}>.*?{segment}))(?P=s{i})"
+        regex += ".*" + segments[-1]
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
-    return re.compile(r"\A" + "".join(parts) + r"\Z", flags)
+    return re.compile(rf"\A{regex}\Z", flags)
 
 
 def _field(run: RunFields, entity: Entity, key: str) -> str | float | None:

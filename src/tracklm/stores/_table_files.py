@@ -62,18 +62,19 @@ def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]], header: bool) -
     if header:
         writer.writerow(columns)
     writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
-    return out.getvalue().encode()
+    return out.getvalue().encode(errors="backslashreplace")
 
 
 def _json_rows(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
     return ",".join(
         json.dumps([_strict_json(row.get(c)) for c in columns], ensure_ascii=False) for row in rows
-    ).encode()
+    ).encode(errors="backslashreplace")
 
 
 def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
     return b"".join(
-        json.dumps(_strict_json(row), ensure_ascii=False).encode() + b"\n" for row in rows
+        json.dumps(_strict_json(row), ensure_ascii=False).encode(errors="backslashreplace")
+        + b"\n" for row in rows
     )
 
 
@@ -82,7 +83,9 @@ def render(artifact_file: str, columns: Sequence[str], rows: Sequence[dict[str, 
     if artifact_file.endswith(".jsonl"):
         return _jsonl(rows)
     if artifact_file.endswith(".json"):
-        head = b'{"columns": ' + json.dumps(list(columns), ensure_ascii=False).encode()
+        head = b'{"columns": ' + json.dumps(list(columns), ensure_ascii=False).encode(
+            errors="backslashreplace"
+        )
         return head + b', "data": [' + _json_rows(columns, rows) + _JSON_END
     return _csv(columns, rows, header=True)
 
@@ -108,7 +111,8 @@ def write_rows(
         size_now = path.stat().st_size
     except FileNotFoundError:
         size_now = -1
-    if size_now != size_before or (columns_changed and rows_before and not jsonl):
+    # a new column rewrites the header, even after appends that held no rows
+    if size_now != size_before or (columns_changed and not jsonl):
         return _replace(path, render(artifact_file, columns, all_rows()))
     if size_before <= 0:
         return _replace(path, render(artifact_file, columns, rows))

@@ -146,7 +146,9 @@ class SQLiteStore(Store):
                 conn.execute(
                     "INSERT INTO applied_batches VALUES (?, ?)", (batch.batch_id, _now_ms())
                 )
-        except (sqlite3.OperationalError, OSError) as exc:
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.DataError):
+            raise  # the records' fault, not the store's: retrying cannot help
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreUnavailable(f"{self.db_path}: {exc}") from exc
 
     def _apply(self, conn: sqlite3.Connection, batch: Batch) -> None:
@@ -235,7 +237,8 @@ class SQLiteStore(Store):
         conn.executemany(
             "INSERT INTO table_rows VALUES (?, ?, ?, ?)",
             [
-                (run_id, artifact_file, row_count + i, json.dumps(row, ensure_ascii=False))
+                # ASCII JSON: text SQLite cannot encode (lone surrogates) still round-trips
+                (run_id, artifact_file, row_count + i, json.dumps(row))
                 for i, row in enumerate(rows)
             ],
         )

@@ -1,0 +1,284 @@
+"""One LLM call in flight, from the wrapper to the records it becomes.
+
+On the caller's thread a :class:`Call` only holds references and timestamps. Once the call
+has finished it is queued to the run manager as is; there, on the background thread,
+:meth:`Call.expand` reads the request and response with the integration's reader, applies
+``redact`` and ``max_text_chars``, ends the span, and turns it into the predictions row, the
+run's params and the call's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from tracklm import _telemetry
+from tracklm._run_manager.records import AppendRows, LogMetric, LogParam, Record
+from tracklm._validation import MAX_PARAM_VALUE_LENGTH
+from tracklm.autolog import _streams
+from tracklm.autolog._call_record import CallRecord
+from tracklm.autolog._options import AutologOptions
+from tracklm.autolog._shield import internal_error
+from tracklm.client import TracklmClient
+from tracklm.integration import CallStart, Reader, RequestInfo, ResponseInfo
+
+PREDICTIONS_TABLE: Final = "predictions.csv"
+_METRICS: Final = ("latency_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens")
+
+# params already logged per run by this process: the store keeps the first value anyway, so
+# sending the same params with every call would only cost writes
+_logged_params: dict[str, set[str]] = {}
+_logged_lock = threading.Lock()
+
+
+class Call:
+    """The core's handle on one call (see :class:`tracklm.integration.CallHandle`)."""
+
+    __slots__ = (
+        "chunks",
+        "client",
+        "end_ns",
+        "error",
+        "finished",
+        "integration",
+        "options",
+        "reader",
+        "response",
+        "run_id",
+        "span",
+        "start",
+        "start_ns",
+        "step",
+        "streamed",
+        "ttft_ns",
+        "wall_ns",
+    )
+
+    def __init__(
+        self,
+        integration: str,
+        start: CallStart,
+        reader: Reader,
+        options: AutologOptions,
+        client: TracklmClient,
+        run_id: str,
+        step: int,
+    ) -> None:
+        self.integration = integration
+        self.start = start
+        self.reader = reader
+        self.options = options
+        self.client = client
+        self.run_id = run_id
+        self.step = step
+        self.wall_ns = time.time_ns()
+        self.start_ns = time.perf_counter_ns()
+        self.end_ns = 0
+        self.ttft_ns: int | None = None
+        self.response: Any = None
+        self.chunks: list[Any] | None = None
+        self.error: BaseException | None = None
+        self.streamed = False
+        self.finished = False
+        self.span = _telemetry.start_span(
+            start.operation, start.model, start.provider or integration, self.wall_ns
+        )
+
+    # -- caller's thread ---------------------------------------------------------------------
+
+    def done(self, response: Any) -> None:
+        if self.finished:
+            return
+        self.end_ns = time.perf_counter_ns()
+        self.finished = True
+        self.response = response
+        self._submit()
+
+    def fail(self, error: BaseException) -> None:
+        if self.finished:
+            return
+        self.end_ns = time.perf_counter_ns()
+        self.finished = True
+        self.error = error
+        self._submit()
+
+    def wrap_stream(self, stream: Any) -> Any:
+        self.streamed = True
+        self.chunks = []
+        return _streams.wrap(stream, self)
+
+    def chunk(self, chunk: Any) -> None:
+        if self.ttft_ns is None:
+            self.ttft_ns = time.perf_counter_ns()
+        self.chunks.append(chunk)  # type: ignore[union-attr]
+
+    def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
+        """The stream was exhausted, failed, closed or dropped: finish the call once."""
+        if self.finished:
+            return
+        try:
+            if error is not None and not isinstance(error, GeneratorExit):
+                self.fail(error)
+            else:
+                self.done(None)
+        except Exception as exc:  # called from __del__ and finally blocks: never raise
+            internal_error("finishing a stream failed", exc)
+
+    def _submit(self) -> None:
+        self.client._manager.submit(self, block=False)  # type: ignore[arg-type]
+
+    # -- background thread -------------------------------------------------------------------
+
+    def expand(self) -> list[Record]:
+        """The records this call becomes: params, metrics and its predictions row."""
+        record = self._record()
+        end_wall_ns = self.wall_ns + (self.end_ns - self.start_ns)
+        if self.span is not None:
+            _telemetry.end_span(self.span, record, end_wall_ns)
+        _telemetry.record_metrics(record)
+        redact = self.options.redact
+        if redact is not None:
+            redacted = redact(record)
+            if redacted is None:
+                return []
+            record = redacted
+        _truncate(record, self.options.max_text_chars)
+        return [*self._params(record), *self._metrics(record), self._row(record)]
+
+    def _record(self) -> CallRecord:
+        start = self.start
+        try:
+            request = self.reader.request(start.request)
+        except Exception as exc:
+            internal_error(f"reading a {self.integration} request failed", exc)
+            request = RequestInfo(inputs=None)
+        response = ResponseInfo()
+        try:
+            if self.streamed:
+                response = self.reader.chunks(start.request, self.chunks or [])
+            elif self.error is None:
+                response = self.reader.response(start.request, self.response)
+        except Exception as exc:
+            internal_error(f"reading a {self.integration} response failed", exc)
+        usage = response.usage
+        trace_id, span_id = self.span.ids if self.span is not None else (None, None)
+        error = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
+        options = self.options
+        return CallRecord(
+            call_id=uuid.uuid4().hex,
+            run_id=self.run_id,
+            step=self.step,
+            timestamp=datetime.fromtimestamp(self.wall_ns / 1e9, timezone.utc).isoformat(),
+            integration=self.integration,
+            provider=start.provider or self.integration,
+            operation=start.operation,
+            model=start.model,
+            response_model=response.response_model,
+            response_id=response.response_id,
+            inputs=request.inputs if options.log_inputs else None,
+            outputs=response.outputs if options.log_outputs else None,
+            params=dict(request.params),
+            latency_ms=(self.end_ns - self.start_ns) / 1e6,
+            ttft_ms=None if self.ttft_ns is None else (self.ttft_ns - self.start_ns) / 1e6,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            finish_reason=",".join(response.finish_reasons) or None,
+            stream=self.streamed,
+            status="ok" if self.error is None else "error",
+            error=error,
+            trace_id=trace_id,
+            span_id=span_id,
+        )
+
+    def _params(self, record: CallRecord) -> list[Record]:
+        with _logged_lock:
+            logged = _logged_params.setdefault(self.run_id, set())
+        records: list[Record] = []
+        for key, value in record.params.items():
+            if key in logged or value is None:
+                continue
+            text = value if isinstance(value, str) else _json(value)
+            if len(text) <= MAX_PARAM_VALUE_LENGTH:
+                logged.add(key)
+                records.append(LogParam(self.run_id, key, text))
+        return records
+
+    def _metrics(self, record: CallRecord) -> list[Record]:
+        when = (self.wall_ns + (self.end_ns - self.start_ns)) // 1_000_000
+        records: list[Record] = []
+        for name in _METRICS:
+            value = getattr(record, name)
+            if value is not None:
+                records.append(LogMetric(self.run_id, name, float(value), record.step, when))
+        return records
+
+    def _row(self, record: CallRecord) -> Record:
+        row = {
+            "call_id": record.call_id,
+            "step": record.step,
+            "timestamp": record.timestamp,
+            "integration": record.integration,
+            "provider": record.provider,
+            "operation": record.operation,
+            "model": record.model,
+            "response_model": record.response_model,
+            "response_id": record.response_id,
+            "inputs": _text(record.inputs),
+            "outputs": _text(record.outputs),
+            "params": _json(record.params),
+            "latency_ms": round(record.latency_ms, 3),
+            "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 3),
+            "input_tokens": record.input_tokens,
+            "output_tokens": record.output_tokens,
+            "total_tokens": record.total_tokens,
+            "cached_input_tokens": record.cached_input_tokens,
+            "reasoning_tokens": record.reasoning_tokens,
+            "finish_reason": record.finish_reason,
+            "stream": record.stream,
+            "status": record.status,
+            "error": record.error,
+            "trace_id": record.trace_id,
+            "span_id": record.span_id,
+            "truncated": ",".join(record.truncated) or None,
+        }
+        return AppendRows(self.run_id, PREDICTIONS_TABLE, [row])
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_fallback, separators=(",", ":"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _json(value)
+
+
+def _fallback(value: Any) -> Any:
+    """JSON for what json cannot write: pydantic models, bytes, anything else as text."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_unset=True)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return repr(value)
+
+
+def _truncate(record: CallRecord, limit: int | None) -> None:
+    if limit is None:
+        return
+    for name in ("inputs", "outputs"):
+        value = getattr(record, name)
+        text = _text(value)
+        if text is not None and len(text) > limit:
+            setattr(record, name, text[:limit])
+            record.truncated.append(name)

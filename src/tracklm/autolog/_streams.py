@@ -1,0 +1,121 @@
+"""Transparent proxies around an SDK's stream that see each chunk and finish the call once.
+
+The proxy is a ``wrapt.ObjectProxy``, so ``isinstance(s, openai.Stream)`` holds and every
+attribute (``response``, ``close``...) is the stream's own. Per chunk it only appends the
+chunk to a list and, for the first, notes the time; the chunks are read on tracklm's
+background thread. The call is finished exactly once: when iteration ends or fails, on
+``close()``, on leaving ``with``, or when the proxy is garbage collected unfinished.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+if TYPE_CHECKING:
+    from tracklm.autolog._calls import Call
+
+
+class StreamProxy(wrapt.ObjectProxy[Any]):
+    """A synchronous stream (iterator, or iterable) of chunks."""
+
+    def __init__(self, wrapped: Any, call: Call) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_iterator: Any = None
+
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            wrapped = self.__wrapped__
+            iterator = wrapped if hasattr(type(wrapped), "__next__") else iter(wrapped)
+            self._self_iterator = iterator
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            self._self_call.stream_ended(None)
+            raise
+        except BaseException as exc:
+            self._self_call.stream_ended(exc)
+            raise
+        self._self_call.chunk(chunk)
+        return chunk
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        # the SDK's stream returns itself: hand back the proxy so iteration stays seen
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_call.stream_ended(exc_info[1], closed=True)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_call.stream_ended(None, closed=True)
+
+    def __del__(self) -> None:
+        self._self_call.stream_ended(None, closed=True)
+
+
+class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
+    """An asynchronous stream (async iterator) of chunks."""
+
+    def __init__(self, wrapped: Any, call: Call) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_call.stream_ended(None)
+            raise
+        except BaseException as exc:
+            self._self_call.stream_ended(exc)
+            raise
+        self._self_call.chunk(chunk)
+        return chunk
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_call.stream_ended(exc_info[1], closed=True)
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_call.stream_ended(None, closed=True)
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_call.stream_ended(None, closed=True)
+
+    def __del__(self) -> None:
+        self._self_call.stream_ended(None, closed=True)
+
+
+def wrap(stream: Any, call: Call) -> Any:
+    """The proxy that fits ``stream``: async when it is an async iterator."""
+    if hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__"):
+        return AsyncStreamProxy(stream, call)
+    return StreamProxy(stream, call)

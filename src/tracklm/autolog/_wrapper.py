@@ -1,0 +1,91 @@
+"""The wrapper put around every target: record the call, change nothing about it.
+
+The SDK method is always called with the caller's own arguments, its return value is handed
+back as is (or as a transparent stream proxy), and its exception is re-raised as the same
+object. tracklm's own work is shielded: an error in it is logged once and the call goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tracklm.autolog import _options, _optout, _runs
+from tracklm.autolog._calls import Call
+from tracklm.autolog._shield import internal_error
+from tracklm.integration import Target
+
+Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def make(integration: str, target: Target, original: Any) -> Wrapper:
+    """A wrapt wrapper for ``target`` (async when the original is a coroutine function)."""
+
+    def begin(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
+        options = _options.current
+        if options is None or _optout.is_disabled():
+            return None
+        try:
+            start = target.start(instance, args, kwargs)
+            if start is None:
+                return None
+            client, run_id, step = _runs.target_run()
+            return Call(integration, start, target.reader, options, client, run_id, step)
+        except Exception as exc:
+            internal_error(f"starting to record a {integration} call failed", exc)
+            return None
+
+    def result(call: Call, value: Any) -> Any:
+        try:
+            return target.on_result(call, call.start, value)
+        except Exception as exc:
+            internal_error(f"recording a {integration} call's result failed", exc)
+            return value
+
+    def failed(call: Call, error: BaseException) -> None:
+        try:
+            call.fail(error)
+        except Exception as exc:
+            internal_error(f"recording a {integration} call's error failed", exc)
+
+    def leave(call: Call) -> None:
+        if call.span is not None:
+            try:
+                call.span.leave()
+            except Exception as exc:
+                internal_error("leaving a span failed", exc)
+
+    if inspect.iscoroutinefunction(original):
+
+        async def async_wrapper(
+            wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
+            call = begin(instance, args, kwargs)
+            if call is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                value = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                failed(call, error)
+                raise
+            finally:
+                leave(call)
+            return result(call, value)
+
+        return async_wrapper
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = begin(instance, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        try:
+            value = wrapped(*args, **kwargs)
+        except BaseException as error:
+            failed(call, error)
+            raise
+        finally:
+            leave(call)
+        return result(call, value)
+
+    return wrapper
