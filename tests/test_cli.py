@@ -109,7 +109,9 @@ def test_table_prints_csv_that_reads_back_exactly(
     assert "(2 rows)" in readable
 
 
-def test_demo_logs_a_run_into_the_default_store_and_says_where(tmp_path: Path) -> None:
+def test_demo_records_an_autologged_app_into_the_default_store_and_says_where(
+    tmp_path: Path,
+) -> None:
     env_free = {k: v for k, v in os.environ.items() if k != "TRACKLM_TRACKING_URI"}
     result = subprocess.run(
         [sys.executable, "-m", "tracklm", "demo"],
@@ -127,4 +129,9 @@ def test_demo_logs_a_run_into_the_default_store_and_says_where(tmp_path: Path) -
     assert experiment is not None
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params["temperature"] == "0.2"
-    assert len(client.load_table(None, "predictions.csv", run_ids=[run.info.run_id])) == 4
+    assert run.data.params["top_k"] == "40"
+    table = client.load_table(None, "predictions.csv", run_ids=[run.info.run_id])
+    assert list(table["operation"]) == ["chat", "chat", "embedding", "chat", "chat"]
+    assert list(table["stream"]) == [False, True, False, False, False]
+    assert list(table["status"]) == ["ok", "ok", "ok", "ok", "error"]
+    assert "get_weather" in table["outputs"][3]

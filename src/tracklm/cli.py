@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         help="csv or json (JSON lines) instead of a readable table",
     )
     sub.add_argument("--limit", type=int, default=None, help="print at most this many rows")
+    sub.add_argument("--columns", default=None, help="comma-separated columns to print")
     sub.set_defaults(handler=_table)
     sub = command("demo", "log a small example run and show where it went")
     sub.set_defaults(handler=_demo)
@@ -197,6 +198,14 @@ def _table(args: argparse.Namespace) -> int:
     frame = client.load_table(None, artifact, run_ids=[run.info.run_id])
     if args.limit is not None:
         frame = frame.head(args.limit)
+    if args.columns:
+        wanted = [c.strip() for c in args.columns.split(",") if c.strip()]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            print(f"tracklm: no column {', '.join(missing)}; the table has "
+                  f"{', '.join(map(str, frame.columns))}", file=sys.stderr)
+            return 1
+        frame = frame[wanted]
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json" or args.json:
