@@ -8,6 +8,7 @@ with the tracking API instead.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 
 import tracklm
@@ -80,12 +81,10 @@ def _autolog_app() -> str:
         )
         server.queue_response(404, {"error": {"message": "The model does not exist",
                                               "type": "invalid_request_error"}})
-        try:
+        with contextlib.suppress(openai.NotFoundError):  # recorded with status=error
             client.chat.completions.create(
                 model="gpt-9", messages=[{"role": "user", "content": "Hello?"}]
             )
-        except openai.NotFoundError:
-            pass  # recorded with status=error
     tracklm.autolog(disable=True)
     return run.info.run_id
 
