@@ -535,6 +535,8 @@ def report(
             fmt(r.get("rows_per_s")), _peak(r), ratio_text(v.name),
         ])
     out = ["## Results", ""]
+    if mlflow_note:
+        out += [f"**{mlflow_note}**", ""]
     out.append(markdown_table(
         ["variant", "calls / rows", "median µs", "p99 µs", "rows/s", "peak MB (growth)",
          "ratio tracklm/MLflow"],
@@ -551,8 +553,6 @@ def report(
         "- ratio: tracklm's figure / MLflow's (median < 1 and rows/s > 1 mean tracklm is "
         "cheaper / faster).",
     ]
-    if mlflow_note:
-        out += ["", f"**{mlflow_note}**"]
 
     detail_rows = []
     for v in variants:

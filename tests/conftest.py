@@ -9,6 +9,7 @@ import pytest
 
 import tracklm
 from tracklm import _fluent, _run_manager
+from tracklm.autolog import _runs
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +20,8 @@ def _isolated_tracklm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     _fluent._reset()
     tracklm.set_tracking_uri(str(tmp_path / "store"))
     yield
+    tracklm.autolog(disable=True)
+    _runs.end_autolog_runs()
     _fluent._reset()
     _run_manager.shutdown_all(timeout=10)
 

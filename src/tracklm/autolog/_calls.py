@@ -112,6 +112,8 @@ class Call:
         return _streams.wrap(stream, self)
 
     def chunk(self, chunk: Any) -> None:
+        if self.finished:  # read after close(): the record is gone to the flusher already
+            return
         if self.ttft_ns is None:
             self.ttft_ns = time.perf_counter_ns()
         self.chunks.append(chunk)  # type: ignore[union-attr]

@@ -1,0 +1,72 @@
+"""An integration of the fake SDK, written only against tracklm.integration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tracklm.integration import (
+    CallStart,
+    Integration,
+    RequestInfo,
+    ResponseInfo,
+    Target,
+    Usage,
+)
+
+
+class Reader:
+    def request(self, request: dict[str, Any]) -> RequestInfo:
+        params = {k: v for k, v in request.items() if k not in ("prompt", "stream")}
+        return RequestInfo(inputs=request.get("prompt"), params=params)
+
+    def response(self, request: dict[str, Any], response: Any) -> ResponseInfo:
+        return ResponseInfo(
+            outputs=response.text,
+            usage=Usage(
+                input_tokens=1, output_tokens=response.tokens, total_tokens=1 + response.tokens
+            ),
+            response_model=request.get("model"),
+            finish_reasons=["stop"],
+        )
+
+    def chunks(self, request: dict[str, Any], chunks: list[Any]) -> ResponseInfo:
+        return ResponseInfo(outputs=" ".join(chunks) or None, response_model=request.get("model"))
+
+
+def start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallStart:
+    request = dict(kwargs)
+    if args:
+        request["prompt"] = args[0]
+    return CallStart(
+        "chat", kwargs.get("model"), request=request, stream=bool(kwargs.get("stream"))
+    )
+
+
+class FakeIntegration(Integration):
+    name = "fake"
+    package = "tests.autolog.fake_sdk"
+    supported = ">=0"
+
+    def targets(self) -> Sequence[Target]:
+        reader = Reader()
+        return [
+            Target(self.package, "Client.generate", start, reader),
+            Target(self.package, "Client.agenerate", start, reader),
+        ]
+
+
+class BrokenReaderIntegration(FakeIntegration):
+    """Its reader fails: the call must not notice."""
+
+    def targets(self) -> Sequence[Target]:
+        class Broken(Reader):
+            def response(self, request: dict[str, Any], response: Any) -> ResponseInfo:
+                raise RuntimeError("reader bug")
+
+        def broken_start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallStart:
+            if kwargs.get("model") == "explode":
+                raise RuntimeError("start bug")
+            return start(instance, args, kwargs)
+
+        return [Target(self.package, "Client.generate", broken_start, Broken())]

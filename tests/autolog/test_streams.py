@@ -1,0 +1,99 @@
+"""A streamed call is finished exactly once, however the caller leaves the stream."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+import pytest
+
+import tracklm
+
+from . import fake_sdk
+
+
+@pytest.fixture
+def client(installed: Callable[..., None]) -> fake_sdk.Client:
+    tracklm.autolog()
+    return fake_sdk.Client()
+
+
+def _rows(run_id: str) -> list[dict[str, object]]:
+    assert tracklm.flush(timeout=30).ok
+    frame = tracklm.load_table("predictions.csv", run_ids=[run_id])
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def test_the_stream_keeps_its_type_and_attributes(client: fake_sdk.Client) -> None:
+    with tracklm.start_run():
+        stream = client.generate("a b", model="m1", stream=True)
+        assert isinstance(stream, fake_sdk.Stream)
+        assert stream.closed is False
+        assert list(stream) == ["echo:", "a", "b"]
+
+
+def test_an_exhausted_stream_gives_one_row_with_the_text_and_ttft(
+    client: fake_sdk.Client,
+) -> None:
+    with tracklm.start_run() as run:
+        for _ in client.generate("a b c", model="m1", stream=True):
+            pass
+    (row,) = _rows(run.info.run_id)
+    assert (row["outputs"], row["stream"], row["status"]) == ("echo: a b c", True, "ok")
+    assert 0 <= float(row["ttft_ms"]) <= float(row["latency_ms"])  # type: ignore[arg-type]
+    assert row["output_tokens"] is None  # no usage in the stream: unknown, not 0
+
+
+def test_a_stream_left_by_with_gives_one_row(client: fake_sdk.Client) -> None:
+    with tracklm.start_run() as run:
+        with client.generate("a b c", model="m1", stream=True) as stream:  # type: ignore[union-attr]
+            next(iter(stream))
+        assert stream.closed
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "echo:"
+
+
+def test_a_stream_broken_out_of_and_dropped_gives_one_row(client: fake_sdk.Client) -> None:
+    with tracklm.start_run() as run:
+        for word in client.generate("a b c", model="m1", stream=True):  # type: ignore[union-attr]
+            if word == "a":
+                break
+        gc.collect()
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "echo: a"
+
+
+def test_a_stream_never_iterated_and_dropped_gives_one_row(client: fake_sdk.Client) -> None:
+    with tracklm.start_run() as run:
+        stream = client.generate("a", model="m1", stream=True)
+        del stream
+        gc.collect()
+    (row,) = _rows(run.info.run_id)
+    assert (row["outputs"], row["ttft_ms"], row["status"]) == (None, None, "ok")
+
+
+def test_a_closed_stream_gives_one_row_even_if_iterated_again(client: fake_sdk.Client) -> None:
+    with tracklm.start_run() as run:
+        stream = client.generate("a b", model="m1", stream=True)
+        next(stream)  # type: ignore[call-overload]
+        stream.close()  # type: ignore[union-attr]
+        assert list(stream) == ["a", "b"]  # the fake keeps yielding; the row is done
+        del stream
+        gc.collect()
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "echo:"
+
+
+def test_a_stream_failing_midway_reraises_and_records_the_error(
+    client: fake_sdk.Client,
+) -> None:
+    with tracklm.start_run() as run:
+        stream = client.generate("a b c", model="m1", stream=True, fail_after=2)
+        seen: list[str] = []
+        with pytest.raises(fake_sdk.SDKError, match="mid-stream"):
+            seen.extend(stream)  # type: ignore[arg-type]
+    assert seen == ["echo:", "a"]
+    (row,) = _rows(run.info.run_id)
+    assert row["status"] == "error"
+    assert row["error"] == "SDKError: connection lost mid-stream"
+    assert row["outputs"] == "echo: a"  # what arrived before the failure
