@@ -8,7 +8,7 @@ from pathlib import Path
 
 import tracklm
 
-from ._subprocess import env_for, run, start
+from ._subprocess import WriteLockHolder, env_for, run, start
 
 WRITER = """
 import tracklm
@@ -80,3 +80,29 @@ def test_exit_flushes_what_is_buffered(store_dir: Path, tmp_path: Path) -> None:
     fetched = tracklm.get_run(run_id)
     assert fetched.info.status == "FINISHED"  # ended at exit, as MLflow does
     assert len(tracklm.TracklmClient().get_metric_history(run_id, "value")) == 20_000
+
+
+def test_exit_is_bounded_when_the_store_is_locked_and_the_rest_is_journaled(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    """A store that stays locked must not hold the process at exit past its timeout."""
+    tracklm.TracklmClient().list_experiments()  # create the store
+    holder = WriteLockHolder(store_dir / "tracklm.db")
+    code = """
+    import tracklm
+    with tracklm.start_run(run_name="locked-at-exit") as run:
+        for i in range(5000):
+            tracklm.log_metric("value", i, step=i)
+    print(run.info.run_id)
+    """
+    started = time.monotonic()
+    result = run(code, env_for(store_dir, tmp_path / "journal", TRACKLM_EXIT_TIMEOUT="1"))
+    took = time.monotonic() - started
+    holder.release()
+    assert took < 20  # the exit flush gave up after about a second, not at the lock's end
+    run_id = result.stdout.strip()
+    assert "not yet in the store" in result.stderr  # the exit says what it left behind
+    with tracklm.start_run():  # the next process adopts the journal
+        pass
+    assert tracklm.flush(timeout=30).ok
+    assert len(tracklm.TracklmClient().get_metric_history(run_id, "value")) == 5000
