@@ -91,21 +91,7 @@ def test_autolog_before_the_sdk_is_imported_patches_it_on_import(tmp_path: Path)
     tracklm.flush()
     print(list(tracklm.load_table("predictions.csv")["inputs"]))
     """
-    env = {
-        **os.environ,
-        "TRACKLM_TRACKING_URI": str(tmp_path / "store"),
-        "TRACKLM_JOURNAL_DIR": str(tmp_path / "journal"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['late import']"
+    assert _run_script(code, tmp_path) == "['late import']"
 
 
 def test_autolog_runs_are_ended_finished_at_exit(tmp_path: Path) -> None:
@@ -118,6 +104,14 @@ def test_autolog_runs_are_ended_finished_at_exit(tmp_path: Path) -> None:
     tracklm.autolog()
     fake_sdk.Client().generate("no run active", model="m1")
     """
+    _run_script(code, tmp_path)
+    (run,) = tracklm.TracklmClient(str(tmp_path / "store")).search_runs(["0"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["tracklm.autolog"] == "true"
+
+
+def _run_script(code: str, tmp_path: Path) -> str:
+    """Run ``code`` in a new interpreter on this test's store; return what it printed."""
     env = {
         **os.environ,
         "TRACKLM_TRACKING_URI": str(tmp_path / "store"),
@@ -132,6 +126,4 @@ def test_autolog_runs_are_ended_finished_at_exit(tmp_path: Path) -> None:
         cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 0, result.stderr
-    (run,) = tracklm.TracklmClient(str(tmp_path / "store")).search_runs(["0"])
-    assert run.info.status == "FINISHED"
-    assert run.data.tags["tracklm.autolog"] == "true"
+    return result.stdout.strip()
