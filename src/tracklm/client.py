@@ -35,6 +35,7 @@ from tracklm._errors import (
 )
 from tracklm._run_manager import manager_for
 from tracklm._run_manager.records import (
+    PLAIN_TYPES,
     AppendRows,
     CreateExperiment,
     CreateRun,
@@ -42,7 +43,8 @@ from tracklm._run_manager.records import (
     LogParam,
     SetRunStatus,
     SetTag,
-    rows_of,
+    frame_rows,
+    json_value,
 )
 from tracklm.entities import Experiment, FlushResult, Metric, Run, RunData, RunInfo, RunStatus
 from tracklm.stores import _local_artifacts, _table_files
@@ -327,7 +329,7 @@ class TracklmClient:
             _local_artifacts.resolve_inside(self._run_dir(run_id), name)
             self._checked_tables.add((run_id, name))
         # plain JSON values now: a cell the caller changes later (a list, a dict) is not logged
-        self._manager.submit(AppendRows(run_id, name, rows_of(_check_table(data))))
+        self._manager.submit(AppendRows(run_id, name, _table_rows(data)))
 
     def list_tables(self, run_id: str) -> list[str]:
         """The names of the run's tables (their ``artifact_file``)."""
@@ -500,40 +502,48 @@ def _experiment_name(name: object) -> str:
     return name
 
 
-def _check_table(data: Any) -> Any:
-    """Check a table's shape and column names; return it unchanged."""
+def _table_rows(data: Any) -> list[dict[str, Any]]:
+    """Check a table's shape and column names, and turn it into rows of plain JSON values.
+
+    Done on the caller's thread, so that what the caller changes afterwards (a list in a
+    cell) is not what gets stored; one pass, since this is a hot path of autolog-like code.
+    """
     if isinstance(data, Mapping):
+        columns: list[tuple[str, Any]] = []
+        scalars: list[tuple[str, Any]] = []
         length = -1
-        scalars = False
         for key, value in data.items():
             check.check_key(key, "table column")
-            if _is_sequence(value):
+            if isinstance(value, (list, tuple)) or (
+                hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
+            ):
                 if length not in (-1, len(value)):
                     raise InvalidValue(
                         "log_table got columns of different lengths; give a dict of equally "
                         "long lists, a dict of scalars (one row), or a pandas DataFrame."
                     )
                 length = len(value)
+                columns.append((key, value))
             else:
-                scalars = True
-        if scalars and length != -1:
+                scalars.append((key, value))
+        if columns and scalars:
             raise InvalidValue(
                 "log_table got a mix of lists and single values; give every column as a list "
                 "of the same length, or every value as a single value (one row)."
             )
-        return data
+        plain = PLAIN_TYPES
+        if not columns:
+            return [{k: v if type(v) in plain else json_value(v) for k, v in scalars}]
+        return [
+            {k: v if type(v := column[i]) in plain else json_value(v) for k, column in columns}
+            for i in range(length)
+        ]
     if hasattr(data, "columns") and hasattr(data, "index"):
         for key in data.columns:
             check.check_key(str(key), "table column")
-        return data
+        return frame_rows(data)
     raise InvalidValue(
         f"log_table needs a pandas DataFrame or a dict of columns, got {type(data).__name__}."
-    )
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (
-        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
     )
 
 

@@ -131,7 +131,10 @@ class CallHandle(Protocol):
     """The core's handle on one call in flight, given to a target's ``on_result``."""
 
     def done(self, response: Any) -> None:
-        """The call returned ``response`` (read later by the reader)."""
+        """The call returned ``response`` (read later by the reader). After
+        :meth:`wrap_stream`, ``done(None)`` finishes the stream with the chunks seen so far.
+        Only the first ``done`` / ``fail`` of a call counts; neither raises (but in strict
+        mode)."""
 
     def fail(self, error: BaseException) -> None:
         """The call failed with ``error``."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -13,22 +12,17 @@ from typing import Any
 import pytest
 
 from tracklm.testing import LLMServer
+from tracklm.testing._fixtures import find_fixtures_dir
 from tracklm.testing.pytest_plugin import llm_server  # noqa: F401  (the fixture under test)
-
-_FIXTURE_DIRS = [
-    os.environ.get("TRACKLM_FIXTURES_DIR", ""),
-    str(Path(__file__).resolve().parents[1] / "fixtures"),
-    "/work/shared/fixtures",
-]
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     """The folder of recorded API responses (``<provider>/cassettes/*.yaml``)."""
-    for candidate in _FIXTURE_DIRS:
-        if candidate and (Path(candidate) / "openai" / "cassettes").is_dir():
-            return Path(candidate)
-    pytest.skip("no recorded cassettes: set TRACKLM_FIXTURES_DIR")
+    found = find_fixtures_dir(__file__)
+    if found is None:
+        pytest.skip("no recorded cassettes: set TRACKLM_FIXTURES_DIR")
+    return found
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, TypeAlias
+from typing import Any, Final, NamedTuple, Protocol, TypeAlias
 
 
 class CreateExperiment(NamedTuple):
@@ -61,13 +61,13 @@ class SetTag(NamedTuple):
 class AppendRows(NamedTuple):
     """Rows for the table ``artifact_file`` of a run.
 
-    ``rows`` is a list of mappings (column -> value) once normalized; before that it may also
-    be a pandas DataFrame or a dict of columns, exactly as the caller gave it (copied).
+    ``rows`` is a list of dicts of plain JSON values (column -> value): made on the caller's
+    thread, so that what the caller changes afterwards is not what gets stored.
     """
 
     run_id: str
     artifact_file: str
-    rows: Any
+    rows: list[dict[str, Any]]
 
 
 Record: TypeAlias = (
@@ -107,37 +107,23 @@ class Deferred(Protocol):
 
 
 def normalize(record: Record | Deferred) -> list[Record]:
-    """The plain records ``record`` stands for, table rows as lists of plain-JSON dicts."""
-    if isinstance(record, AppendRows):
-        return [record._replace(rows=rows_of(record.rows))]
+    """The plain records ``record`` stands for (a deferred record expands on the flusher)."""
     if isinstance(record, tuple):
         return [record]
     return [plain for inner in record.expand() for plain in normalize(inner)]
 
 
-def rows_of(data: Any) -> list[Row]:
-    """Turn a DataFrame, a dict of columns or a list of row dicts into plain-JSON rows."""
-    if isinstance(data, list):
-        return [{str(k): json_value(v) for k, v in row.items()} for row in data]
-    if isinstance(data, Mapping):
-        columns = {str(k): v for k, v in data.items()}
-        if columns and all(_is_column(v) for v in columns.values()):
-            length = len(next(iter(columns.values())))
-            return [{k: json_value(v[i]) for k, v in columns.items()} for i in range(length)]
-        return [{k: json_value(v) for k, v in columns.items()}]
-    # a pandas DataFrame: go through its columns so numpy values become Python values
-    names = [str(c) for c in data.columns]
-    columns_values = [data[c].tolist() for c in data.columns]
+PLAIN_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def frame_rows(frame: Any) -> list[Row]:
+    """The rows of a pandas DataFrame as plain-JSON dicts (numpy values become Python's)."""
+    names = [str(c) for c in frame.columns]
+    columns = [frame[c].tolist() for c in frame.columns]
     return [
-        {name: json_value(col[i]) for name, col in zip(names, columns_values, strict=True)}
-        for i in range(len(data.index))
+        {name: json_value(col[i]) for name, col in zip(names, columns, strict=True)}
+        for i in range(len(frame.index))
     ]
-
-
-def _is_column(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (
-        hasattr(value, "__len__") and hasattr(value, "dtype")  # numpy arrays, Series
-    )
 
 
 def json_value(value: Any) -> Any:

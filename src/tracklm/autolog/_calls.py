@@ -131,7 +131,11 @@ class Call:
             internal_error("finishing a stream failed", exc)
 
     def _submit(self) -> None:
-        self.client._manager.submit(self, block=False)  # type: ignore[arg-type]
+        # done() and fail() also run from integrations' proxies, __del__ included: never raise
+        try:
+            self.client._manager.submit(self, block=False)  # type: ignore[arg-type]
+        except Exception as exc:
+            internal_error("queueing a call's record failed", exc)
 
     # -- background thread -------------------------------------------------------------------
 
@@ -192,7 +196,7 @@ class Call:
             cached_input_tokens=usage.cached_input_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             finish_reason=",".join(response.finish_reasons) or None,
-            stream=self.streamed,
+            stream=self.streamed or start.stream,
             status="ok" if self.error is None else "error",
             error=error,
             trace_id=trace_id,

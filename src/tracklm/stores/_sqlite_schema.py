@@ -61,17 +61,17 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE tables (
         run_id TEXT NOT NULL,
         artifact_file TEXT NOT NULL,
+        table_id INTEGER NOT NULL UNIQUE,
         columns TEXT NOT NULL,
         row_count INTEGER NOT NULL,
         file_size INTEGER NOT NULL,
         PRIMARY KEY (run_id, artifact_file)
     ) WITHOUT ROWID;
     CREATE TABLE table_rows (
-        run_id TEXT NOT NULL,
-        artifact_file TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        row TEXT NOT NULL,
-        PRIMARY KEY (run_id, artifact_file, seq)
+        -- table_id * 2**32 + the row's number: rows append at the end of one B-tree, with no
+        -- second index to keep, and a table's rows are one range of it
+        row_key INTEGER PRIMARY KEY,
+        row TEXT NOT NULL
     );
     CREATE TABLE applied_batches (
         batch_id TEXT PRIMARY KEY,

@@ -48,6 +48,7 @@ from tracklm.stores.base import Store, StoreUnavailable
 logger = logging.getLogger("tracklm.stores.sqlite")
 
 DB_NAME: Final = "tracklm.db"
+_ROW_BITS: Final = 32  # table_rows.row_key = table_id << 32 | the row's number in its table
 
 # Connections inherited from a parent process; kept referenced so the child never closes them
 # (SQLite forbids using a connection across fork, and closing one can disturb the parent).
@@ -227,20 +228,29 @@ class SQLiteStore(Store):
         self, conn: sqlite3.Connection, run_id: str, artifact_file: str, rows: list[Row]
     ) -> None:
         found = conn.execute(
-            "SELECT columns, row_count, file_size FROM tables "
+            "SELECT table_id, columns, row_count, file_size FROM tables "
             "WHERE run_id = ? AND artifact_file = ?",
             (run_id, artifact_file),
         ).fetchone()
-        old_columns: list[str] = json.loads(found[0]) if found else []
-        row_count, file_size = (found[1], found[2]) if found else (0, 0)
+        if found is None:
+            (table_id,) = conn.execute(
+                "SELECT COALESCE(MAX(table_id), 0) + 1 FROM tables"
+            ).fetchone()
+            old_columns: list[str] = []
+            row_count = file_size = 0
+        else:
+            table_id, old_columns, row_count, file_size = (
+                found[0],
+                json.loads(found[1]),
+                found[2],
+                found[3],
+            )
         columns = old_columns + [c for c in column_names(rows) if c not in set(old_columns)]
+        first_key = (table_id << _ROW_BITS) + row_count
+        encode = json.dumps  # ASCII JSON: text SQLite cannot encode (lone surrogates) survives
         conn.executemany(
-            "INSERT INTO table_rows VALUES (?, ?, ?, ?)",
-            [
-                # ASCII JSON: text SQLite cannot encode (lone surrogates) still round-trips
-                (run_id, artifact_file, row_count + i, json.dumps(row))
-                for i, row in enumerate(rows)
-            ],
+            "INSERT INTO table_rows VALUES (?, ?)",
+            [(first_key + i, encode(row)) for i, row in enumerate(rows)],
         )
         run = conn.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if run is not None:
@@ -253,11 +263,18 @@ class SQLiteStore(Store):
                 rows=rows,
                 rows_before=row_count,
                 size_before=file_size,
-                all_rows=lambda: self._table_rows(conn, run_id, artifact_file),
+                all_rows=lambda: self._table_rows(conn, table_id),
             )
         conn.execute(
-            "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?)",
-            (run_id, artifact_file, json.dumps(columns), row_count + len(rows), file_size),
+            "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                artifact_file,
+                table_id,
+                json.dumps(columns),
+                row_count + len(rows),
+                file_size,
+            ),
         )
 
     # -- experiments -------------------------------------------------------------------------
@@ -362,17 +379,17 @@ class SQLiteStore(Store):
         return [r[0] for r in rows]
 
     def read_table(self, run_id: str, artifact_file: str) -> list[Row] | None:
-        if not self._read(
-            "SELECT 1 FROM tables WHERE run_id = ? AND artifact_file = ?", (run_id, artifact_file)
-        ):
-            return None
-        return self._table_rows(self._conn(), run_id, artifact_file)
+        found = self._read(
+            "SELECT table_id FROM tables WHERE run_id = ? AND artifact_file = ?",
+            (run_id, artifact_file),
+        )
+        return self._table_rows(self._conn(), found[0][0]) if found else None
 
     @staticmethod
-    def _table_rows(conn: sqlite3.Connection, run_id: str, artifact_file: str) -> list[Row]:
+    def _table_rows(conn: sqlite3.Connection, table_id: int) -> list[Row]:
         rows = conn.execute(
-            "SELECT row FROM table_rows WHERE run_id = ? AND artifact_file = ? ORDER BY seq",
-            (run_id, artifact_file),
+            "SELECT row FROM table_rows WHERE row_key >= ? AND row_key < ? ORDER BY row_key",
+            (table_id << _ROW_BITS, (table_id + 1) << _ROW_BITS),
         )
         return [json.loads(r[0]) for r in rows]
 
