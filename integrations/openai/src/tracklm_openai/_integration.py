@@ -3,38 +3,35 @@
 One wrapper on the client's ``request`` method (sync and async) sees every endpoint and every
 form of a call: the resource methods, their ``with_raw_response`` and
 ``with_streaming_response`` forms, and the ``stream`` / ``parse`` helpers all end there, once
-per call and with retries inside. The URL path says which operation it is; other endpoints
-(files, models...) are not recorded.
+per call, with retries inside. The URL path says which operation it is; other endpoints
+(files, models...) and other methods (``GET`` of a stored response) are not recorded.
+
+This module does not import ``openai``: ``tracklm.autolog()`` loads it to learn what to
+patch, and the SDK may be imported later (or never).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from tracklm.integration import (
-    CallHandle,
-    CallStart,
-    Integration,
-    RequestInfo,
-    ResponseInfo,
-    Target,
-)
-from tracklm_openai import _raw
+from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
 from tracklm_openai._requests import Request, read_request
 from tracklm_openai._responses import read_chunks, read_response
 
-# URL path suffix -> operation (GenAI semantic-convention names where they exist)
+# URL path suffix -> operation (GenAI semantic-convention names where they exist); the
+# first that fits wins, so /chat/completions comes before /completions
 _OPERATIONS: Final = (
     ("/chat/completions", "chat"),
     ("/completions", "completion"),
     ("/embeddings", "embedding"),
     ("/responses", "responses"),
 )
-# known hosts of OpenAI-compatible APIs -> gen_ai.provider.name
+# hosts of OpenAI-compatible APIs -> gen_ai.provider.name
 _PROVIDERS: Final = {
     "api.openai.com": "openai",
     "api.groq.com": "groq",
@@ -47,6 +44,16 @@ _PROVIDERS: Final = {
     "api.fireworks.ai": "fireworks_ai",
     "generativelanguage.googleapis.com": "gcp.gemini",
 }
+_AZURE_HOSTS: Final = (".openai.azure.com", ".cognitiveservices.azure.com")
+# the helpers' stream classes, whose close() ends the HTTP response behind the proxy's back
+_HELPER_STREAMS: Final = (
+    (
+        "openai.lib.streaming.chat._completions",
+        ("ChatCompletionStream", "AsyncChatCompletionStream"),
+    ),
+    ("openai.lib.streaming.responses._responses", ("ResponseStream", "AsyncResponseStream")),
+)
+
 _provider_of_client: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
@@ -58,46 +65,48 @@ class _Reader:
         return read_response(request.operation, response)
 
     def chunks(self, request: Request, chunks: list[Any]) -> ResponseInfo:
-        return read_chunks(request.operation, chunks)
+        return read_chunks(request.operation, chunks, request.body_separator)
 
 
 def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallStart | None:
-    options = args[1] if len(args) > 1 else kwargs.get("options")
-    if options is None or getattr(options, "method", "").lower() != "post":
+    # request(cast_to, options, [remaining_retries,] *, stream, stream_cls)
+    options: Any = args[1] if len(args) > 1 else kwargs.get("options")
+    method = getattr(options, "method", None)
+    if not isinstance(method, str) or method.lower() != "post":
         return None
-    path = options.url.split("?", 1)[0].rstrip("/")
+    path = str(options.url).split("?", 1)[0].rstrip("/")
     operation = next((op for suffix, op in _OPERATIONS if path.endswith(suffix)), None)
     if operation is None:
         return None
-    body = options.json_data
-    model = body.get("model") if isinstance(body, dict) else None
+    request = Request(
+        operation,
+        options.json_data,
+        options.extra_json,
+        options.post_parser if operation == "embedding" else None,
+    )
     return CallStart(
         operation=operation,
-        model=model if isinstance(model, str) else None,
-        request=Request(operation, options),
+        model=request.model,
+        request=request,
         stream=bool(kwargs.get("stream")),
-        provider=_provider(instance),
+        provider=provider_of(instance),
     )
 
 
-def _provider(client: Any) -> str:
-    try:
+def provider_of(client: Any) -> str:
+    """The ``gen_ai.provider.name`` of a client: ``azure.ai.openai`` for Azure, the known name
+    of its ``base_url`` host (``openai``, ``groq``...), else the host itself (a vLLM or Ollama
+    server: ``localhost``, ``gpu-box.internal``)."""
+    with contextlib.suppress(KeyError, TypeError):
         return _provider_of_client[client]
-    except (KeyError, TypeError):
-        pass
-    name = type(client).__name__
-    if "Azure" in name:
+    host = (urlsplit(str(getattr(client, "base_url", ""))).hostname or "").lower()
+    if "Azure" in type(client).__name__ or host.endswith(_AZURE_HOSTS):
         provider = "azure.ai.openai"
     else:
-        host = urlsplit(str(getattr(client, "base_url", ""))).hostname or ""
-        provider = _PROVIDERS.get(host) or (host if host else "openai")
+        provider = _PROVIDERS.get(host) or host or "openai"
     with contextlib.suppress(TypeError):  # a client that cannot be weakly referenced
         _provider_of_client[client] = provider
     return provider
-
-
-def _on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
-    return _raw.handle(call, result)
 
 
 class OpenAIIntegration(Integration):
@@ -105,11 +114,26 @@ class OpenAIIntegration(Integration):
 
     name = "openai"
     package = "openai"
-    supported = ">=1.40"
+    supported = ">=1.40,<4"
+    """The ``openai`` releases tested (the oldest in CI's second run); the one place it is
+    written."""
 
     def targets(self) -> Sequence[Target]:
+        from tracklm_openai._raw import finish_helper_stream, handle
+
         reader = _Reader()
-        return [
-            Target("openai._base_client", "SyncAPIClient.request", _start, reader, _on_result),
-            Target("openai._base_client", "AsyncAPIClient.request", _start, reader, _on_result),
+        targets = [
+            Target("openai._base_client", "SyncAPIClient.request", _start, reader, handle),
+            Target("openai._base_client", "AsyncAPIClient.request", _start, reader, handle),
         ]
+        for module_name, classes in _HELPER_STREAMS:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:  # an SDK release without this helper
+                continue
+            targets += [
+                Target(module_name, f"{cls}.close", finish_helper_stream, reader)
+                for cls in classes
+                if "close" in vars(getattr(module, cls, object))
+            ]
+        return targets

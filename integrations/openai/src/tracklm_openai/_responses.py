@@ -1,34 +1,42 @@
-"""Reading responses and streamed chunks of the four operations into ``ResponseInfo``."""
+"""Reading responses and streamed chunks of the four operations into ``ResponseInfo``.
+
+A response arrives as the SDK's model (``ChatCompletion``, ``Response``...), as JSON values
+(``.json()`` of a raw response) or as a :class:`RawBody` the caller read; a stream as the
+SDK's chunk objects, or as the raw pieces of its body (``iter_lines()``, ``iter_bytes()``...).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm_openai._values import get, plain
+from tracklm_openai._values import RawBody, get, plain
+
+_RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 def read_response(operation: str, response: Any) -> ResponseInfo:
-    """Read a whole response: a model, a dict, or a raw response whose body was read."""
-    response = _body(response)
+    """Read a whole response."""
+    if isinstance(response, RawBody):
+        response = response.json()
     if response is None:
         return ResponseInfo()
+    if operation == "responses":
+        return _responses_api(response)
     if operation == "chat":
         outputs, reasons = _chat_choices(get(response, "choices", []))
     elif operation == "completion":
         choices = get(response, "choices", [])
         outputs = _one_or_list([get(c, "text") for c in choices])
         reasons = [get(c, "finish_reason") for c in choices]
-    elif operation == "embedding":
+    else:  # embedding: the vectors are data, not text worth a row
         data = get(response, "data", [])
         first = get(data[0], "embedding") if data else None
         dimensions = len(first) if isinstance(first, list) else None
-        outputs = {"embeddings": len(data), "dimensions": dimensions}
-        reasons = []
-    else:
-        return _read_responses_api(response)
+        outputs, reasons = {"embeddings": len(data), "dimensions": dimensions}, []
     return ResponseInfo(
         outputs=outputs,
         usage=_usage(get(response, "usage")),
@@ -38,11 +46,23 @@ def read_response(operation: str, response: Any) -> ResponseInfo:
     )
 
 
-def read_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
-    """Read a stream from its chunks (SDK chunk objects, or raw SSE lines)."""
-    chunks = [c for c in (_chunk(c) for c in chunks) if c is not None]
+def read_chunks(operation: str, chunks: list[Any], separator: str | None = None) -> ResponseInfo:
+    """Read a stream from its chunks: the SDK's objects, or raw pieces of the body joined by
+    ``separator`` (``"\\n"`` for lines)."""
+    if chunks and isinstance(chunks[0], (bytes, str)):
+        text = (separator or "").join(
+            c.decode("utf-8", "replace") if isinstance(c, bytes) else c for c in chunks
+        )
+        events = list(_sse_data(text))
+        if not events:  # a body that was not a stream, read piece by piece
+            return read_response(operation, RawBody(text))
+        chunks = events
     if operation == "responses":
         return _responses_events(chunks)
+    return _completion_chunks(operation, chunks)
+
+
+def _completion_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
     model = response_id = None
     usage = Usage()
     texts: dict[int, list[str]] = {}
@@ -59,28 +79,29 @@ def read_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
             piece = get(delta, "content") if operation == "chat" else get(choice, "text")
             if piece:
                 texts.setdefault(index, []).append(piece)
-            for call in get(delta, "tool_calls", []) if operation == "chat" else []:
+            for call in get(delta, "tool_calls", []):
                 slot = tools.setdefault(index, {}).setdefault(
-                    get(call, "index", 0), {"name": None, "arguments": ""}
+                    get(call, "index", 0), {"id": None, "name": None, "arguments": ""}
                 )
                 function = get(call, "function")
-                slot["id"] = get(call, "id") or slot.get("id")
+                slot["id"] = get(call, "id") or slot["id"]
                 slot["name"] = get(function, "name") or slot["name"]
                 slot["arguments"] += get(function, "arguments", "")
             if get(choice, "finish_reason"):
                 reasons[index] = get(choice, "finish_reason")
     indexes = sorted(set(texts) | set(tools) | set(reasons))
-    outputs = _one_or_list(
-        [
-            _output(
-                "".join(texts.get(i, [])) or None,
-                [_tool_call(t) for _, t in sorted(tools.get(i, {}).items())],
-            )
-            for i in indexes
-        ]
-    )
+    outputs = [
+        _output(
+            "".join(texts.get(i, [])) or None,
+            [
+                _tool_call(t["id"], t["name"], t["arguments"])
+                for _, t in sorted(tools.get(i, {}).items())
+            ],
+        )
+        for i in indexes
+    ]
     return ResponseInfo(
-        outputs=outputs,
+        outputs=_one_or_list(outputs),
         usage=usage,
         response_model=model,
         response_id=response_id,
@@ -94,26 +115,21 @@ def _chat_choices(choices: list[Any]) -> tuple[Any, list[str]]:
         message = get(choice, "message")
         calls = [
             _tool_call(
-                {
-                    "id": get(c, "id"),
-                    "name": get(get(c, "function"), "name"),
-                    "arguments": get(get(c, "function"), "arguments"),
-                }
+                get(c, "id"), get(get(c, "function"), "name"), get(get(c, "function"), "arguments")
             )
             for c in get(message, "tool_calls", [])
         ]
-        content = get(message, "content")
         parsed = get(message, "parsed")
-        outputs.append(_output(content if parsed is None else plain(parsed), calls))
+        content = get(message, "content") if parsed is None else plain(parsed)
+        outputs.append(_output(content, calls))
     return _one_or_list(outputs), [get(c, "finish_reason") for c in choices]
 
 
-def _tool_call(call: dict[str, Any]) -> dict[str, Any]:
-    arguments = call.get("arguments")
+def _tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
     if isinstance(arguments, str):
         with contextlib.suppress(ValueError):  # keep what the model sent if it is not JSON
             arguments = json.loads(arguments)
-    return {"id": call.get("id"), "name": call.get("name"), "arguments": arguments}
+    return {"id": call_id, "name": name, "arguments": arguments}
 
 
 def _output(content: Any, calls: list[dict[str, Any]]) -> Any:
@@ -141,14 +157,10 @@ def _usage(usage: Any) -> Usage:
 
 
 def _first(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = get(obj, name)
-        if value is not None:
-            return value
-    return None
+    return next((v for v in (get(obj, n) for n in names) if v is not None), None)
 
 
-def _read_responses_api(response: Any) -> ResponseInfo:
+def _responses_api(response: Any) -> ResponseInfo:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for item in get(response, "output", []):
@@ -161,18 +173,11 @@ def _read_responses_api(response: Any) -> ResponseInfo:
             )
         elif kind == "function_call":
             calls.append(
-                _tool_call(
-                    {
-                        "id": get(item, "call_id"),
-                        "name": get(item, "name"),
-                        "arguments": get(item, "arguments"),
-                    }
-                )
+                _tool_call(get(item, "call_id"), get(item, "name"), get(item, "arguments"))
             )
     parsed = get(response, "output_parsed")
     content = plain(parsed) if parsed is not None else ("".join(texts) or None)
-    status = get(response, "status")
-    reason = get(get(response, "incomplete_details"), "reason") or status
+    reason = get(get(response, "incomplete_details"), "reason") or get(response, "status")
     return ResponseInfo(
         outputs=_output(content, calls),
         usage=_usage(get(response, "usage")),
@@ -183,43 +188,30 @@ def _read_responses_api(response: Any) -> ResponseInfo:
 
 
 def _responses_events(events: list[Any]) -> ResponseInfo:
-    final = None
     texts: list[str] = []
+    response = None
     for event in events:
         kind = get(event, "type")
-        if kind in ("response.completed", "response.incomplete", "response.failed"):
-            final = get(event, "response")
-        elif kind == "response.output_text.delta":
+        if kind in _RESPONSES_END:
+            return _responses_api(get(event, "response"))
+        if kind == "response.output_text.delta":
             texts.append(get(event, "delta", ""))
-    if final is not None:
-        return _read_responses_api(final)
-    return ResponseInfo(outputs="".join(texts) or None)
+        elif kind == "response.created":
+            response = get(event, "response")
+    # cut short: the text so far, and the model and id the stream announced
+    return ResponseInfo(
+        outputs="".join(texts) or None,
+        response_model=get(response, "model"),
+        response_id=get(response, "id"),
+    )
 
 
-def _body(response: Any) -> Any:
-    """The JSON of a raw response (``with_raw_response``), else the response itself."""
-    http = getattr(response, "http_response", None)
-    if http is not None and hasattr(response, "parse"):
-        try:
-            return json.loads(http.content)
-        except (ValueError, AttributeError):
-            return None
-    return response
-
-
-def _chunk(chunk: Any) -> Any:
-    """Raw SSE lines (``iter_lines`` of a streaming response) become JSON; others pass."""
-    if isinstance(chunk, bytes):
-        chunk = chunk.decode("utf-8", "replace")
-    if isinstance(chunk, str):
-        line = chunk.strip()
+def _sse_data(text: str) -> Iterable[Any]:
+    """The JSON payloads of the ``data:`` lines of a server-sent-event body."""
+    for line in text.splitlines():
         if not line.startswith("data:"):
-            return None
+            continue
         data = line[5:].strip()
-        if data == "[DONE]":
-            return None
-        try:
-            return json.loads(data)
-        except ValueError:
-            return None
-    return chunk
+        if data and data != "[DONE]":
+            with contextlib.suppress(ValueError):
+                yield json.loads(data)

@@ -1,0 +1,175 @@
+"""The call is untouched: same bytes on the wire, same arguments, same objects back; no key
+stored."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+from openai_support import (
+    API_KEY,
+    HAS_RESPONSES,
+    aclient,
+    chat_helpers,
+    client,
+    loads,
+    row,
+    rows,
+    user,
+)
+
+import tracklm
+from tracklm.testing import LLMServer, RecordedRequest
+
+# headers allowed to differ between two sends of the same call, with or without tracklm
+PER_REQUEST_HEADERS = frozenset({"idempotency-key", "x-stainless-retry-count"})
+
+
+def _every_form(server: LLMServer) -> int:
+    """One call of each method and form, sync and async; returns how many calls it made."""
+    sync, chat = client(server), client(server).chat.completions
+    chat.create(model="m", messages=user("plain"), temperature=0.5, extra_body={"top_k": 3})
+    list(chat.create(model="m", messages=user("stream"), stream=True))
+    chat.with_raw_response.create(model="m", messages=user("raw")).parse()
+    with chat.with_streaming_response.create(model="m", messages=user("lazy")) as response:
+        response.read()
+    with chat_helpers(sync).stream(model="m", messages=user("helper")) as stream:
+        stream.until_done()
+    chat_helpers(sync).parse(model="m", messages=user("parse"))
+    sync.completions.create(model="i", prompt="legacy", max_tokens=3)
+    sync.embeddings.create(model="e", input=["a", "b"])
+    calls = 8
+    if HAS_RESPONSES:
+        sync.responses.create(model="r", input="responses", instructions="be brief")
+        list(sync.responses.create(model="r", input="responses stream", stream=True))
+        calls += 2
+
+    async def async_forms() -> None:
+        async with aclient(server) as aio:
+            await aio.chat.completions.create(model="m", messages=user("async"), seed=1)
+            stream = await aio.chat.completions.create(
+                model="m", messages=user("async stream"), stream=True
+            )
+            async for _ in stream:
+                pass
+            await aio.embeddings.create(model="e", input="async", encoding_format="float")
+
+    asyncio.run(async_forms())
+    return calls + 3
+
+
+def _sent(server: LLMServer, calls: int) -> list[RecordedRequest]:
+    sent = server.requests
+    assert len(sent) == calls
+    server.clear()
+    return sent
+
+
+def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
+    server: LLMServer,
+) -> None:
+    tracklm.autolog(disable=True)
+    calls = _every_form(server)
+    bare = _sent(server, calls)
+    _every_form(server)
+    again = _sent(server, calls)
+    varying = {
+        k for a, b in zip(bare, again, strict=True) for k in a.headers if a.header(k) != b.header(k)
+    }
+    assert varying <= PER_REQUEST_HEADERS  # none, for the openai releases tested
+
+    tracklm.autolog()
+    with tracklm.start_run() as run:
+        _every_form(server)
+    logged = _sent(server, calls)
+
+    assert len(rows(run)) == calls
+    for plain, seen in zip(bare, logged, strict=True):
+        assert (seen.method, seen.path, seen.query, seen.body) == (
+            plain.method,
+            plain.path,
+            plain.query,
+            plain.body,
+        )
+        assert set(seen.headers) == set(plain.headers)
+        assert {k: v for k, v in seen.headers.items() if k not in varying} == {
+            k: v for k, v in plain.headers.items() if k not in varying
+        }
+    assert all("stream_options" not in r.json() for r in logged)
+
+
+def test_a_messages_generator_reaches_the_server_whole(server: LLMServer) -> None:
+    messages: list[Any] = [{"role": "system", "content": "be brief"}, *user("from a generator")]
+    with tracklm.start_run() as run:
+        reply = client(server).chat.completions.create(model="m", messages=(m for m in messages))
+
+    assert server.requests[0].json()["messages"] == messages
+    assert reply.choices[0].message.content == "echo: from a generator"
+    assert loads(row(run)["inputs"]) == messages
+
+
+def test_the_return_value_is_the_sdks_own_object(server: LLMServer) -> None:
+    chat = client(server).chat.completions
+    reply = chat.create(model="m", messages=user("hi"))
+    stream = chat.create(model="m", messages=user("hi"), stream=True)
+
+    assert type(reply) is ChatCompletion
+    assert reply.choices[0].message.content == "echo: hi"
+    assert isinstance(stream, openai.Stream)
+    assert type(stream.response).__name__ == "Response"
+    lines = list(stream.response.iter_lines())
+    assert "data: [DONE]" in lines
+    stream.close()
+
+
+def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
+    server: LLMServer, tmp_path: Path
+) -> None:
+    azure = openai.AzureOpenAI(
+        api_key=API_KEY, api_version="2024-06-01", azure_endpoint=server.url, max_retries=0
+    )
+    with tracklm.start_run() as run:
+        client(server).chat.completions.create(
+            model="m",
+            messages=user("hi"),
+            extra_headers={"Authorization": f"Bearer {API_KEY}", "X-Api-Key": API_KEY},
+        )
+        azure.chat.completions.create(model="deployment", messages=user("hi"))
+        list(
+            client(server, organization="org-1").chat.completions.create(
+                model="m", messages=user("s"), stream=True
+            )
+        )
+        server.queue_response(401, {"error": {"message": "Incorrect API key", "code": "401"}})
+        with contextlib.suppress(openai.AuthenticationError):
+            client(server).embeddings.create(model="e", input="x")
+
+    assert len(rows(run)) == 4
+    assert {r.header("authorization") for r in server.requests[:1]} == {f"Bearer {API_KEY}"}
+    assert server.requests[1].header("api-key") == API_KEY
+    tracklm.flush(timeout=30)
+    files = _files(tmp_path / "store") + _files(tmp_path / "journal")
+    assert any(f.name.endswith((".db", ".csv")) for f in files)
+    leaked = [f for f in files if API_KEY.encode() in f.read_bytes()]
+    assert leaked == []
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(
+    server: LLMServer,
+) -> None:
+    chat = client(server).chat.completions
+    with tracklm.start_run() as run:
+        for temperature in (0.1, 0.7):
+            chat.create(model="m", messages=user("hi"), temperature=temperature)
+
+    temperatures: list[Any] = [loads(r["params"])["temperature"] for r in rows(run)]
+    assert temperatures == [0.1, 0.7]
+    assert tracklm.get_run(run.info.run_id).data.params["temperature"] == "0.1"
