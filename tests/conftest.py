@@ -1,4 +1,4 @@
-"""Every test gets its own store and journal folder, and a clean fluent state."""
+"""Every test gets its own store and journal folder, and a clean tracklm state."""
 
 from __future__ import annotations
 
@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import tracklm
-from tracklm import _fluent, _run_manager
-from tracklm.autolog import _runs
+from tracklm.testing import isolated_tracklm
 
 
 @pytest.fixture(autouse=True)
-def _isolated_tracklm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("TRACKLM_TRACKING_URI", "TRACKLM_EXPERIMENT_NAME", "TRACKLM_EXIT_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRACKLM_JOURNAL_DIR", str(tmp_path / "journal"))
-    _fluent._reset()
-    tracklm.set_tracking_uri(str(tmp_path / "store"))
-    yield
-    tracklm.autolog(disable=True)
-    _runs.end_autolog_runs()
-    _fluent._reset()
-    _run_manager.shutdown_all(timeout=10)
+def _isolated_tracklm(tmp_path: Path) -> Iterator[None]:
+    with isolated_tracklm(tmp_path, strict=False):
+        yield
 
 
 @pytest.fixture

@@ -168,3 +168,34 @@ def test_pytest_plugin_gives_a_started_echo_server(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_pytest_plugin_gives_each_test_a_store_of_its_own(tmp_path: Path) -> None:
+    """A user's app tested with autolog: each test sees only the calls it made."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["tracklm.testing.pytest_plugin"]\n')
+    (tmp_path / "test_app.py").write_text(
+        textwrap.dedent(
+            """
+            import openai, pytest, tracklm
+
+            @pytest.mark.parametrize("question", ["one", "two"])
+            def test_app_is_recorded(llm_server, tracklm_store, question):
+                tracklm.autolog()
+                client = openai.OpenAI(api_key="t", base_url=llm_server.openai_base_url)
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": question}]
+                )
+                table = tracklm.load_table("predictions.csv")
+                assert list(table["outputs"]) == [f"echo: {question}"]
+                assert str(tracklm_store) in tracklm.get_tracking_uri()
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

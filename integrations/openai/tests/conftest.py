@@ -14,9 +14,7 @@ import openai
 import pytest
 
 import tracklm
-from tracklm import _fluent, _run_manager
-from tracklm.autolog import set_strict
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, isolated_tracklm
 from tracklm.testing._fixtures import find_fixtures_dir
 
 
@@ -25,19 +23,10 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_autolog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("TRACKLM_TRACKING_URI", "TRACKLM_EXPERIMENT_NAME", "TRACKLM_AUTOLOG_DISABLED"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRACKLM_JOURNAL_DIR", str(tmp_path / "journal"))
-    _fluent._reset()
-    tracklm.set_tracking_uri(str(tmp_path / "store"))
-    set_strict(True)
-    tracklm.autolog()
-    yield
-    tracklm.autolog(disable=True)
-    set_strict(False)
-    _fluent._reset()
-    _run_manager.shutdown_all(timeout=10)
+def _isolated_autolog(tmp_path: Path) -> Iterator[None]:
+    with isolated_tracklm(tmp_path, strict=True):
+        tracklm.autolog()
+        yield
 
 
 @pytest.fixture

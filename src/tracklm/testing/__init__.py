@@ -16,7 +16,9 @@ the providers' HTTP APIs, so that tests drive the real ``openai`` (or ``anthropi
         assert server.requests[0].json()["model"] == "gpt-4o-mini"
 
 With pytest, add ``pytest_plugins = ["tracklm.testing.pytest_plugin"]`` to a ``conftest.py``
-and take the ``llm_server`` fixture: a started server in echo mode, one per test.
+and take the ``llm_server`` fixture (a started server in echo mode, one per test) and the
+``tracklm_store`` fixture (tracklm logging into a fresh store of the test's own, see
+:func:`isolated_tracklm`), to check what your app records.
 
 Echo mode
     ``POST`` to ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
@@ -54,8 +56,9 @@ Other SDKs
 from __future__ import annotations
 
 from ._echo_embeddings import embedding_vector
+from ._isolation import isolated_tracklm
 from ._paths import api_path
 from ._requests import RecordedRequest
 from ._server import LLMServer
 
-__all__ = ["LLMServer", "RecordedRequest", "api_path", "embedding_vector"]
+__all__ = ["LLMServer", "RecordedRequest", "api_path", "embedding_vector", "isolated_tracklm"]

@@ -6,12 +6,22 @@ Enable them in a ``conftest.py`` with ``pytest_plugins = ["tracklm.testing.pytes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from ._isolation import isolated_tracklm
 from ._server import LLMServer
 
-__all__ = ["llm_server"]
+__all__ = ["llm_server", "tracklm_store"]
+
+
+@pytest.fixture
+def tracklm_store(tmp_path: Path) -> Iterator[Path]:
+    """tracklm logging into a fresh store under the test's ``tmp_path`` (see
+    :func:`~tracklm.testing.isolated_tracklm`); yields the store's folder."""
+    with isolated_tracklm(tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
