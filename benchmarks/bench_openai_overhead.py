@@ -237,8 +237,7 @@ class Timer:
     time (``thread_time_ns``: its own work, without waits for the GIL or for a CPU)."""
 
     def __init__(self, client: Any, pause: float, stream_every: int) -> None:
-        self.create = client.chat.completions.create
-        self.embed_create = client.embeddings.create
+        self.client = client  # methods looked up per call: a peer may patch or unpatch them
         self.pause = pause
         self.stream_every = stream_every
 
@@ -251,11 +250,11 @@ class Timer:
         each followed by ``pause`` seconds (the network wait of a real call)."""
         clock, cpu = time.perf_counter_ns, time.thread_time_ns
         c0, t0 = cpu(), clock()
-        self.create(model=CHAT_MODEL, messages=MESSAGES)
+        self.client.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES)
         t1, c1 = clock(), cpu()
         self._rest()
         c2, t2 = cpu(), clock()
-        self.embed_create(model=EMBED_MODEL, input=EMBED_INPUT)
+        self.client.embeddings.create(model=EMBED_MODEL, input=EMBED_INPUT)
         t3, c3 = clock(), cpu()
         self._rest()
         if into is not None:
@@ -266,7 +265,7 @@ class Timer:
         if i % self.stream_every:
             return
         c0, t0 = cpu(), clock()
-        response = self.create(
+        response = self.client.chat.completions.create(
             model=CHAT_MODEL,
             messages=STREAM_MESSAGES,
             stream=True,
@@ -657,7 +656,11 @@ def report(
     if notes:
         lines.append("")
     verdicts: list[str] = []
-    headers = ["variant", *(f"{label}: median / p99 µs" for label in OPS.values()), "bg CPU µs"]
+    headers = [
+        "variant",
+        *(f"{label}: median / p99 µs" for label in OPS.values()),
+        "other threads' CPU per iteration µs",
+    ]
     for mode, pooled_mode in pooled.items():
         lines += [f"### {TITLES[mode]}", ""]
         bare = pooled_mode.get("bare", {})

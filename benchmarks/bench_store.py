@@ -1,4 +1,4 @@
-"""Benchmark: what logging costs the caller, how fast rows reach SQLite, and memory use.
+"""Benchmark: what logging costs the caller, how fast rows reach SQLite (and PostgreSQL), memory.
 
 Measures, for tracklm and for MLflow's own SQLite store on the same work, in one run:
 
@@ -8,7 +8,10 @@ Measures, for tracklm and for MLflow's own SQLite store on the same work, in one
 * sustained rows per second from the caller to SQLite: N rows logged, then ``flush()``;
   rows/s = N / (time from the first call until ``flush()`` returns), plus the background
   flusher's own throughput (caller idle, and per second of flusher work);
-* the peak resident memory while logging 100k and 1M rows of ~1 KB, each in its own process.
+* the peak resident memory while logging 100k and 1M rows of ~1 KB, each in its own process;
+* the sustained figure again with the PostgreSQL store (a fresh schema on the server
+  ``TRACKLM_BENCH_POSTGRES_URL`` names, by default ``TRACKLM_TEST_POSTGRES_URL`` or
+  ``postgresql://postgres@127.0.0.1:5432/test``), beside SQLite's; skipped without a server.
 
 Every variant runs in a child process of its own with a fresh temporary folder. Run::
 
@@ -111,10 +114,47 @@ ROW_BYTES = len(json.dumps({k: v[0] for k, v in make_row(0).items()}))
 # -- child side: tracklm ------------------------------------------------------------------
 
 
-def _tracklm_start(folder: Path) -> Any:
+POSTGRES_URL_ENV = "TRACKLM_BENCH_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_url() -> str:
+    """The server of the PostgreSQL variants (the tests' server unless told otherwise)."""
+    return (
+        os.environ.get(POSTGRES_URL_ENV)
+        or os.environ.get("TRACKLM_TEST_POSTGRES_URL")
+        or DEFAULT_POSTGRES_URL
+    )
+
+
+def _tracking_uri(folder: Path, store: str) -> str:
+    """The store of a variant: a SQLite folder, or a fresh schema on the PostgreSQL server."""
+    if store == "sqlite":
+        return str(folder / "store")
+    url = _postgres_url()
+    schema = f"tracklm_bench_{os.getpid()}_{int(time.time())}"
+    (folder / "schema").write_text(schema)
+    os.environ["TRACKLM_ARTIFACT_ROOT"] = str(folder / "store" / "artifacts")
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+def _postgres_missing() -> str | None:
+    """Why the PostgreSQL variants cannot run here, or None."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (uv sync, or pip install 'tracklm[postgres]')"
+    try:
+        psycopg.connect(_postgres_url(), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {POSTGRES_URL_ENV} / {DEFAULT_POSTGRES_URL}: {exc}"
+    return None
+
+
+def _tracklm_start(folder: Path, store: str = "sqlite") -> Any:
     import tracklm
 
-    tracklm.set_tracking_uri(str(folder / "store"))
+    tracklm.set_tracking_uri(_tracking_uri(folder, store))
     tracklm.set_experiment("bench")
     tracklm.start_run(run_name="bench")
     return tracklm
@@ -171,7 +211,18 @@ class FlusherMeter:
         }
 
 
-def _store_counts(folder: Path) -> dict[str, int]:
+def _store_counts(folder: Path, store: str = "sqlite") -> dict[str, int]:
+    if store == "postgres":
+        import psycopg
+
+        schema = (folder / "schema").read_text()
+        with psycopg.connect(_postgres_url(), autocommit=True) as pg:
+            rows = pg.execute(f'SELECT count(*) FROM "{schema}".table_rows').fetchone()
+            metrics = pg.execute(f'SELECT count(*) FROM "{schema}".metrics').fetchone()
+            pg.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        assert rows is not None
+        assert metrics is not None
+        return {"table_rows_in_store": rows[0], "metrics_in_store": metrics[0]}
     conn = sqlite3.connect(folder / "store" / "tracklm.db")
     try:
         rows = conn.execute("SELECT count(*) FROM table_rows").fetchone()[0]
@@ -222,14 +273,19 @@ def buffer_bytes_per_record(tracklm: Any, manager: Any, n: int = 2_000) -> float
 
 def tracklm_variant(
     folder: Path, kind: str, n: int, warmup: int, *, latencies: bool = True,
-    table: str = TABLE_CSV,
+    table: str = TABLE_CSV, store: str = "sqlite",
 ) -> dict[str, Any]:
     """Log ``n`` metric values or table rows in an active run, then flush.
 
     ``latencies`` times each call; without it (the memory runs) nothing per call is kept.
+    ``store`` is ``sqlite`` or ``postgres`` (a fresh schema, dropped afterwards).
     """
     extra: dict[str, Any] = {}
-    tracklm = _tracklm_start(folder)
+    if store == "postgres":
+        missing = _postgres_missing()
+        if missing:
+            return {"skipped": missing}
+    tracklm = _tracklm_start(folder, store)
     manager = _tracklm_manager()
     if kind == "memory":
         extra["buffer_bytes_per_record"] = buffer_bytes_per_record(tracklm, manager)
@@ -273,7 +329,7 @@ def tracklm_variant(
     tracklm.end_run()
     tracklm.flush()
     extra.update(meter.figures())
-    extra.update(_store_counts(folder))
+    extra.update(_store_counts(folder, store))
     extra.update(
         caller_s=(t1 - t0) / 1e9,
         drain_s=(t2 - t1) / 1e9,
@@ -396,6 +452,8 @@ def plan(size: dict[str, Any]) -> list[Variant]:
                 warmup=s["mlflow_table_warmup"]),
         Variant("tracklm_sustained", "tracklm sustained, 1 KB rows", "tracklm",
                 kind="table", n=s["sustained_n"], warmup=1_000),
+        Variant("tracklm_sustained_postgres", "tracklm sustained, 1 KB rows, PostgreSQL",
+                "tracklm", kind="table", n=s["sustained_n"], warmup=1_000, store="postgres"),
         Variant("tracklm_memory_small", "tracklm memory, 1 KB rows", "tracklm",
                 kind="memory", n=s["memory_small"], warmup=1_000, latencies=False),
         Variant("tracklm_memory_large", "tracklm memory, 1 KB rows", "tracklm",
@@ -431,8 +489,9 @@ def child_main(specs: list[dict[str, Any]]) -> None:
 
 
 def _child_env(journal: Path) -> dict[str, str]:
+    keep = (POSTGRES_URL_ENV, "TRACKLM_TEST_POSTGRES_URL")
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRACKLM_", "MLFLOW_"))}
+           if k in keep or not k.startswith(("TRACKLM_", "MLFLOW_"))}
     env.update(
         TRACKLM_JOURNAL_DIR=str(journal),
         TRACKLM_EXIT_TIMEOUT="60",
@@ -588,6 +647,7 @@ def report(
         "- flusher rows/s: records / time inside the flusher's batch writes (normalize, "
         "SQLite, table file), wall clock and thread CPU time, over the measured window.",
     ]
+    out += _postgres_lines(results)
     t = results.get("mlflow_table", {}).get("extra", {})
     if t.get("first_10pct_median_us"):
         out.append(
@@ -611,6 +671,27 @@ def report(
     out.append(f"- row: ~{ROW_BYTES} bytes as JSON ({PROMPT_CHARS}-char prompt, "
                f"{RESPONSE_CHARS}-char response, model, latency and token columns)")
     return "\n".join(out)
+
+
+def _postgres_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """PostgreSQL's figures beside SQLite's, for the same 1 KB rows and batches."""
+    lite, pg = results.get("tracklm_sustained", {}), results.get("tracklm_sustained_postgres", {})
+    if "skipped" in pg:
+        return [f"- PostgreSQL variant skipped: {pg['skipped']}"]
+    if "rows_per_s" not in lite or "rows_per_s" not in pg:
+        return []
+    figures = []
+    for label, key, where in (
+        ("end to end (caller to store)", "rows_per_s", None),
+        ("buffer to store, caller idle", "drain_rows_per_s", "extra"),
+        ("inside the flusher's writes (wall)", "flusher_rows_per_s_wall", "extra"),
+    ):
+        a = (lite.get(where, {}) if where else lite).get(key)
+        b = (pg.get(where, {}) if where else pg).get(key)
+        figures.append(f"{label} {fmt(b)} vs {fmt(a)} ({fmt(_ratio(b, a))}x)")
+    return [
+        "- PostgreSQL vs SQLite, sustained 1 KB rows, rows/s: " + "; ".join(figures) + ".",
+    ]
 
 
 def _targets(results: dict[str, dict[str, Any]]) -> list[str]:

@@ -14,10 +14,11 @@ from tracklm import TracklmClient
 
 
 @pytest.fixture
-def client(store_dir: Path) -> TracklmClient:
-    return TracklmClient(str(store_dir))
+def client() -> TracklmClient:
+    return TracklmClient(tracklm.get_tracking_uri())
 
 
+@pytest.mark.sqlite_only
 def test_client_without_a_uri_uses_the_uri_set_by_set_tracking_uri(store_dir: Path) -> None:
     assert TracklmClient().tracking_uri == f"sqlite:///{store_dir / 'tracklm.db'}"
     assert TracklmClient().tracking_uri == tracklm.get_tracking_uri()
@@ -192,13 +193,14 @@ def test_search_runs_returns_run_objects_of_the_given_experiments(
 
 
 def test_param_overwrite_is_refused_from_another_client_of_the_store(
-    client: TracklmClient, store_dir: Path
+    client: TracklmClient,
 ) -> None:
     run_id = client.create_run(client.create_experiment("e")).info.run_id
     client.log_param(run_id, "model", "m1")
+    uri = tracklm.get_tracking_uri()
     with pytest.raises(tracklm.ParamOverwrite, match="'m1'"):
-        TracklmClient(store_dir.as_uri()).log_param(run_id, "model", "m2")
-    TracklmClient(store_dir.as_uri()).log_param(run_id, "model", "m1")  # same value: fine
+        TracklmClient(uri).log_param(run_id, "model", "m2")
+    TracklmClient(uri).log_param(run_id, "model", "m1")  # same value: fine
     assert client.get_run(run_id).data.params == {"model": "m1"}
 
 
@@ -227,6 +229,7 @@ def test_log_batch_with_a_param_overwrite_logs_nothing(client: TracklmClient) ->
     assert (dict(data.params), dict(data.metrics)) == ({"model": "m1"}, {})
 
 
+@pytest.mark.sqlite_only
 def test_two_clients_of_one_store_see_each_others_data(store_dir: Path) -> None:
     """The same store named three ways, and one more client in another process."""
     a = TracklmClient(str(store_dir))

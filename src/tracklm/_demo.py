@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 
 import tracklm
+from tracklm.stores import mask_password
 
 
 def run_demo(tracking_uri: str | None = None) -> int:
@@ -38,7 +39,7 @@ def run_demo(tracking_uri: str | None = None) -> int:
     print("\nIts predictions table (a few of its columns):")
     columns = "step,operation,model,inputs,outputs,latency_ms,output_tokens,status"
     main(["--tracking-uri", uri, "table", run_id, "predictions.csv", "--columns", columns])
-    print(f"\nEverything is stored in {uri}")
+    print(f"\nEverything is stored in {mask_password(uri)}")
     print(f"  look again:  tracklm show {run_id}")
     print(f"               tracklm table {run_id} --format csv")
     print("  in Python:   tracklm.load_table('predictions.csv', run_ids=[...])")
@@ -79,8 +80,9 @@ def _autolog_app() -> str:
             messages=[{"role": "user", "content": 'call get_weather {"city": "Paris"}'}],
             tools=[weather_tool],  # type: ignore[list-item]
         )
-        server.queue_response(404, {"error": {"message": "The model does not exist",
-                                              "type": "invalid_request_error"}})
+        server.queue_response(
+            404, {"error": {"message": "The model does not exist", "type": "invalid_request_error"}}
+        )
         with contextlib.suppress(openai.NotFoundError):  # recorded with status=error
             client.chat.completions.create(
                 model="gpt-9", messages=[{"role": "user", "content": "Hello?"}]

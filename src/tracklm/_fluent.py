@@ -72,7 +72,8 @@ class ActiveRun:
 
 
 def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
-    """Choose where runs are stored: a folder, ``sqlite:///file.db``; None for the default.
+    """Choose where runs are stored: a folder, ``sqlite:///file.db``,
+    ``postgresql://user:password@host:5432/database``; None for the default.
 
     Overrides ``TRACKLM_TRACKING_URI``. The default is ``./tracklm-runs/``.
     """
@@ -330,3 +331,6 @@ def _end_open_runs_at_exit() -> None:
 
 
 _run_manager.before_exit(_end_open_runs_at_exit)
+# A forked child may log into the runs its parent started, but they stay the parent's to end:
+# the child's exit (or a `with` block it leaves) must not end them under the parent.
+os.register_at_fork(after_in_child=_open_runs.clear)

@@ -43,7 +43,7 @@ from opentelemetry.trace import (
 if TYPE_CHECKING:
     from tracklm.autolog._call_record import CallRecord
 
-__all__ = ["Span", "end_span", "operation_name", "record_metrics", "start_span"]
+__all__ = ["Span", "end_span", "finish", "operation_name", "record_metrics", "start_span"]
 
 # -- names, from the GenAI semantic conventions ---------------------------------------------
 
@@ -228,6 +228,16 @@ def end_span(span: Span, record: CallRecord, end_ns: int) -> None:
             otel_span.set_status(Status(StatusCode.ERROR, record.error))
     otel_span.end(end_time=end_ns)
     _record(record, trace.set_span_in_context(otel_span))
+
+
+def finish(span: Span | None, record: CallRecord, end_ns: int) -> None:
+    """End the call's span, if it has one, and record the call's metrics: all the telemetry
+    of a finished call in one call (what :func:`end_span` then :func:`record_metrics` do)."""
+    if span is None:
+        _record(record, None)
+        return
+    end_span(span, record, end_ns)
+    _handled.record = None
 
 
 def record_metrics(record: CallRecord) -> None:

@@ -18,6 +18,9 @@ from tracklm._errors import InvalidArtifactPath, InvalidKey, InvalidValue
 MAX_KEY_LENGTH: Final = 250
 MAX_PARAM_VALUE_LENGTH: Final = 6000
 MAX_TAG_VALUE_LENGTH: Final = 8000
+MAX_PATH_PART_BYTES: Final = 200
+"""Longest file or folder name in an artifact path: 255 bytes is the usual limit of file
+systems, and files are written under a temporary name a little longer."""
 
 _KEY_RE: Final = re.compile(r"[\w\-./: ]+")
 _known_keys: set[str] = set()
@@ -49,7 +52,7 @@ def check_key(key: object, what: str) -> str:
 
 def param_value(key: str, value: object) -> str:
     """Return the string a param value is stored as, checking its length."""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else _text("Param", key, value)
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidValue(
             f"Param {key!r} has a value of {len(text)} characters; the limit is "
@@ -60,13 +63,23 @@ def param_value(key: str, value: object) -> str:
 
 def tag_value(key: str, value: object) -> str:
     """Return the string a tag value is stored as, checking its length."""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else _text("Tag", key, value)
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidValue(
             f"Tag {key!r} has a value of {len(text)} characters; the limit is "
             f"{MAX_TAG_VALUE_LENGTH}. Log long text with tracklm.log_text() instead."
         )
     return _storable("Tag", key, text)
+
+
+def _text(what: str, key: str, value: object) -> str:
+    try:
+        return str(value)
+    except Exception as exc:
+        raise InvalidValue(
+            f"{what} {key!r}: str() of the {type(value).__name__} given failed ({exc!r}); "
+            "pass the text to log."
+        ) from exc
 
 
 def _storable(what: str, key: str, text: str) -> str:
@@ -94,7 +107,12 @@ def metric_value(key: str, value: Any) -> float:
             f"Metric {key!r} must be a number, got {type(value).__name__} {value!r}. "
             "Log labels as tags or params, and booleans as 0 or 1."
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidValue(
+            f"Metric {key!r} is too large for a float (a 64-bit double): {value!r}."
+        ) from None
 
 
 def metric_step(step: object) -> int:
@@ -103,7 +121,7 @@ def metric_step(step: object) -> int:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidValue(f"Metric step must be an integer, got {step!r}.")
-    return int(step)
+    return _int64("step", int(step), step)
 
 
 def metric_timestamp(timestamp: object) -> int | None:
@@ -114,10 +132,20 @@ def metric_timestamp(timestamp: object) -> int | None:
         raise InvalidValue(
             f"Metric timestamp must be milliseconds since the epoch, got {timestamp!r}."
         )
-    number = float(timestamp)
+    try:
+        number = float(timestamp)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number):
         raise InvalidValue(f"Metric timestamp must be finite, got {timestamp!r}.")
-    return int(number)
+    return _int64("timestamp", int(number), timestamp)
+
+
+def _int64(what: str, number: int, given: object) -> int:
+    # what a database's integer column holds; a larger one could not be stored
+    if not -(2**63) <= number < 2**63:
+        raise InvalidValue(f"Metric {what} must fit in 64 bits, got {given!r}.")
+    return number
 
 
 def artifact_path(path: object, what: str = "artifact path") -> str:
@@ -140,6 +168,11 @@ def artifact_path(path: object, what: str = "artifact path") -> str:
         raise InvalidArtifactPath(f"The {what} {path!r} leaves the run's folder. {fix}")
     if not parts:
         raise InvalidArtifactPath(f"The {what} {path!r} names no file. {fix}")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_PATH_PART_BYTES for part in parts):
+        raise InvalidArtifactPath(
+            f"The {what} {path!r} has a part longer than {MAX_PATH_PART_BYTES} bytes, more than "
+            f"file systems take in one name. {fix}"
+        )
     return "/".join(parts)
 
 

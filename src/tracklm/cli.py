@@ -8,8 +8,9 @@
     tracklm table RUN_ID [ARTIFACT] [--format csv|json]
     tracklm demo
 
-``--tracking-uri`` (or ``TRACKLM_TRACKING_URI``) chooses the store; ``--json`` prints
-machine-readable output for scripts.
+``--tracking-uri`` (or ``TRACKLM_TRACKING_URI``) chooses the store, ``--artifact-root`` (or
+``TRACKLM_ARTIFACT_ROOT``) where artifact files go; ``--json`` prints machine-readable output
+for scripts. A password in the tracking URI is never printed.
 """
 
 from __future__ import annotations
@@ -23,14 +24,19 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
+from tracklm import _config
 from tracklm._errors import TracklmError
 from tracklm.client import TracklmClient
 from tracklm.entities import Run
+from tracklm.stores import mask_password
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tracklm`` command; returns the exit status."""
     args = _parser().parse_args(argv)
+    saved = _config.artifact_root
+    if args.artifact_root is not None:
+        _config.artifact_root = args.artifact_root
     try:
         return int(args.handler(args) or 0)
     except TracklmError as exc:
@@ -38,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # `tracklm table ... | head`
         return 0
+    finally:
+        _config.artifact_root = saved
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tracking-uri",
-        help="store to read (default: TRACKLM_TRACKING_URI, then ./tracklm-runs)",
+        help="store to read (default: TRACKLM_TRACKING_URI, then ./tracklm-runs); a folder, "
+        "sqlite:///file.db or postgresql://user:password@host:5432/database",
+    )
+    parser.add_argument(
+        "--artifact-root",
+        help="where artifact files are: a folder or an fsspec URL such as s3://bucket/prefix "
+        "(default: TRACKLM_ARTIFACT_ROOT, then the store's own folder)",
     )
     parser.set_defaults(handler=lambda _args: parser.print_help())
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -107,7 +121,7 @@ def _experiments(args: argparse.Namespace) -> int:
         args,
         rows,
         ["experiment_id", "name", "runs", "last_activity"],
-        empty=f"No experiments yet in {client.tracking_uri}.",
+        empty=f"No experiments yet in {mask_password(client.tracking_uri)}.",
     )
     return 0
 
@@ -202,8 +216,11 @@ def _table(args: argparse.Namespace) -> int:
         wanted = [c.strip() for c in args.columns.split(",") if c.strip()]
         missing = [c for c in wanted if c not in frame.columns]
         if missing:
-            print(f"tracklm: no column {', '.join(missing)}; the table has "
-                  f"{', '.join(map(str, frame.columns))}", file=sys.stderr)
+            print(
+                f"tracklm: no column {', '.join(missing)}; the table has "
+                f"{', '.join(map(str, frame.columns))}",
+                file=sys.stderr,
+            )
             return 1
         frame = frame[wanted]
     if args.format == "csv":

@@ -32,6 +32,7 @@ from tracklm._errors import (
     ParamOverwrite,
     RunNotFound,
     TableNotFound,
+    TracklmError,
 )
 from tracklm._run_manager import manager_for
 from tracklm._run_manager.records import (
@@ -47,7 +48,7 @@ from tracklm._run_manager.records import (
     json_value,
 )
 from tracklm.entities import Experiment, FlushResult, Metric, Run, RunData, RunInfo, RunStatus
-from tracklm.stores import _local_artifacts, _table_files
+from tracklm.stores import _table_files, mask_password
 from tracklm.stores._filter import matches, parse_filter, parse_order_by, sort_runs
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class TracklmClient:
         )
         self._manager = manager_for(self.tracking_uri)
         self._store = self._manager.store
+        self._artifacts = self._store.artifacts
         self._experiment_names: dict[str, str] = {}  # id -> name, for runs we create
         self._params: dict[str, dict[str, str]] = {}  # run id -> params logged here
         self._experiments_of_runs: dict[str, str] = {}  # run id -> experiment id
@@ -124,16 +126,23 @@ class TracklmClient:
         self._sync()
         return self._store.list_experiments()
 
-    def experiment_id_by_name(self, name: str, *, create: bool = True) -> str:
-        """The id of the experiment named ``name``, queued for creation if it is new."""
+    def experiment_id_by_name(self, name: str, *, create: bool = True, lookup: bool = True) -> str:
+        """The id of the experiment named ``name``, queued for creation if it is new.
+
+        ``lookup=False`` does not read the store, which may keep the caller waiting for a lock
+        (autolog, on the application's call path): the id is derived from the name and the
+        experiment queued for creation, a no-op if it exists.
+        """
         name = _experiment_name(name)
         for known_id, known_name in self._experiment_names.items():
             if known_name == name:
                 return known_id
-        try:
-            found = self._store.get_experiment_by_name(name)
-        except Exception:  # an unreadable store must not stop logging: the journal catches up
-            found = None
+        found: Experiment | None = None
+        if lookup:
+            try:
+                found = self._store.get_experiment_by_name(name)
+            except Exception:  # an unreadable store must not stop logging: the journal catches up
+                found = None
         experiment_id = found.experiment_id if found else experiment_id_for(name)
         if found is None:
             if not create:
@@ -208,7 +217,7 @@ class TracklmClient:
         run = self._store.get_run(run_id)
         if run is None:
             raise RunNotFound(
-                f"No run has id {run_id!r} in {self.tracking_uri}; list runs with "
+                f"No run has id {run_id!r} in {mask_password(self.tracking_uri)}; list runs with "
                 "tracklm.search_runs() or `tracklm runs`."
             )
         return run
@@ -326,7 +335,7 @@ class TracklmClient:
                 self._table_names[artifact_file] = name
         if (run_id, name) not in self._checked_tables:
             # refuses a link out of the run's folder planted where the file goes
-            _local_artifacts.resolve_inside(self._run_dir(run_id), name)
+            self._artifacts.check_path(self._known_run(run_id), run_id, name)
             self._checked_tables.add((run_id, name))
         # plain JSON values now: a cell the caller changes later (a list, a dict) is not logged
         self._manager.submit(AppendRows(run_id, name, _table_rows(data)))
@@ -395,15 +404,15 @@ class TracklmClient:
         if not source.exists():
             raise InvalidValue(f"log_artifact: {str(source)!r} does not exist.")
         folder = check.artifact_dir(artifact_path)
-        relative = f"{folder}/{source.name}" if folder else source.name
-        _local_artifacts.copy_in(self._run_dir(run_id), source, check.artifact_path(relative))
+        relative = check.artifact_path(f"{folder}/{source.name}" if folder else source.name)
+        self._artifacts.copy_in(self._known_run(run_id), run_id, source, relative)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write ``text`` as the artifact file ``artifact_file`` (UTF-8)."""
         if not isinstance(text, str):
             raise InvalidValue(f"log_text needs a str, got {type(text).__name__}.")
         relative = check.artifact_path(artifact_file)
-        _local_artifacts.write_bytes(self._run_dir(run_id), relative, text.encode())
+        self._artifacts.write_bytes(self._known_run(run_id), run_id, relative, text.encode())
 
     def log_dict(self, run_id: str, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """Write a dict as JSON (or YAML for ``.yaml``/``.yml`` where PyYAML is installed)."""
@@ -419,13 +428,20 @@ class TracklmClient:
     def list_artifacts(self, run_id: str) -> list[str]:
         """The run's artifact files, as relative paths."""
         self._sync()
-        return _local_artifacts.list_files(self._run_dir(run_id))
+        return self._artifacts.list_files(self._known_run(run_id), run_id)
+
+    def read_artifact(self, run_id: str, artifact_file: str) -> bytes:
+        """The content of one of the run's artifact files (from a folder or an object store)."""
+        self._sync()
+        relative = check.artifact_path(artifact_file)
+        return self._artifacts.read_bytes(self._known_run(run_id), run_id, relative)
+
+    def artifact_uri(self, run_id: str) -> str:
+        """The URI of the run's artifact folder (``file://...``, ``s3://...``)."""
+        return self._store.artifact_uri(self._known_run(run_id), run_id)
 
     def artifact_dir(self, run_id: str) -> Path:
-        """The local folder of the run's artifacts."""
-        return self._run_dir(run_id)
-
-    def _run_dir(self, run_id: str) -> Path:
+        """The local folder of the run's artifacts; raises StoreError for an object store."""
         return self._store.artifact_dir(self._known_run(run_id), run_id)
 
     def _known_run(self, run_id: str) -> str:
@@ -505,6 +521,22 @@ def _experiment_name(name: object) -> str:
 def _table_rows(data: Any) -> list[dict[str, Any]]:
     """Check a table's shape and column names, and turn it into rows of plain JSON values.
 
+    A cell that cannot be turned into one (its ``str()`` raises) is refused with InvalidValue.
+    """
+    try:
+        return _rows_of(data)
+    except TracklmError:
+        raise
+    except Exception as exc:
+        raise InvalidValue(
+            f"log_table could not turn a cell into a value to store ({exc!r}); log text, "
+            "numbers, booleans, lists or dicts of them."
+        ) from exc
+
+
+def _rows_of(data: Any) -> list[dict[str, Any]]:
+    """:func:`_table_rows` without its error handling.
+
     Done on the caller's thread, so that what the caller changes afterwards (a list in a
     cell) is not what gets stored; one pass, since this is a hot path of autolog-like code.
     """
@@ -539,8 +571,13 @@ def _table_rows(data: Any) -> list[dict[str, Any]]:
             for i in range(length)
         ]
     if hasattr(data, "columns") and hasattr(data, "index"):
-        for key in data.columns:
-            check.check_key(str(key), "table column")
+        names = [check.check_key(str(key), "table column") for key in data.columns]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise InvalidValue(
+                f"log_table got a DataFrame with columns named alike: {twice}; a row holds "
+                "one value per name, so rename them."
+            )
         return frame_rows(data)
     raise InvalidValue(
         f"log_table needs a pandas DataFrame or a dict of columns, got {type(data).__name__}."

@@ -45,6 +45,8 @@ def run(code: str, env: dict[str, str], timeout: float = 120) -> subprocess.Comp
 HOLD_WRITE_LOCK = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+if sys.argv[2:] == ["readers-too"]:  # no WAL sharing: readers are locked out as well
+    conn.execute("PRAGMA locking_mode=EXCLUSIVE")
 conn.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 sys.stdin.readline()  # hold the lock until the test writes a line
@@ -53,11 +55,16 @@ conn.execute("ROLLBACK")
 
 
 class WriteLockHolder:
-    """Another process holding SQLite's write lock on a database until released."""
+    """Another process holding SQLite's write lock on a database until released.
 
-    def __init__(self, db: Path) -> None:
+    ``readers_too``: in SQLite's exclusive locking mode, which locks out readers as well; it
+    can only be taken while no other process has the database open.
+    """
+
+    def __init__(self, db: Path, readers_too: bool = False) -> None:
+        mode = ["readers-too"] if readers_too else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLD_WRITE_LOCK, str(db)],
+            [sys.executable, "-c", HOLD_WRITE_LOCK, str(db), *mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -69,8 +69,10 @@ class Otel:
                 if scope_metrics.scope.name != "tracklm":
                     continue
                 for metric in scope_metrics.metrics:
-                    points = [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
-                    unit, known = found.setdefault(metric.name, (metric.unit or "", []))
+                    points = [
+                        p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)
+                    ]
+                    _unit, known = found.setdefault(metric.name, (metric.unit or "", []))
                     known.extend(points)
         return found
 
@@ -134,9 +136,7 @@ def server() -> Iterator[LLMServer]:
 
 
 def client_for(server: LLMServer, **kwargs: Any) -> openai.OpenAI:
-    return openai.OpenAI(
-        api_key="test", base_url=server.openai_base_url, max_retries=0, **kwargs
-    )
+    return openai.OpenAI(api_key="test", base_url=server.openai_base_url, max_retries=0, **kwargs)
 
 
 def rows(run_id: str) -> pd.DataFrame:

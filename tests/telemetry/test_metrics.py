@@ -15,8 +15,9 @@ from tracklm.testing import LLMServer
 from .conftest import Otel, client_for, rows
 
 SAY_HI = [{"role": "user", "content": "hello there"}]
-DURATION_BOUNDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]  # fmt: skip
-TOKEN_BOUNDS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]  # fmt: skip
+# the ExplicitBucketBoundaries the GenAI metrics conventions give
+DURATION_BOUNDS = [0.01 * 2**i for i in range(14)]  # 0.01, 0.02, 0.04 ... 81.92 s
+TOKEN_BOUNDS = [4**i for i in range(14)]  # 1, 4, 16 ... 67108864 tokens
 
 
 def test_metric_names_units_attributes_and_buckets(
@@ -34,11 +35,13 @@ def test_metric_names_units_attributes_and_buckets(
         for _chunk in stream:
             pass
         client.embeddings.create(model="text-embedding-3-small", input="hello world")
-        with LLMServer(cassette("test_chat_completion_404")) as failing:
-            with pytest.raises(openai.NotFoundError):
-                client_for(failing).chat.completions.create(
-                    model="this-model-does-not-exist", messages=SAY_HI
-                )
+        with (
+            LLMServer(cassette("test_chat_completion_404")) as failing,
+            pytest.raises(openai.NotFoundError),
+        ):
+            client_for(failing).chat.completions.create(
+                model="this-model-does-not-exist", messages=SAY_HI
+            )
     table = rows(run.info.run_id)
     provider = table.iloc[0]["provider"]
     found = otel.histogram_points()
@@ -72,7 +75,8 @@ def test_metric_names_units_attributes_and_buckets(
     assert set(by_attributes) == {frozenset(a.items()) for a in (chat, embeddings, failed)}
     assert by_attributes[frozenset(chat.items())].count == 2
     assert by_attributes[frozenset(chat.items())].sum == pytest.approx(
-        sum(table["latency_ms"][:2]) / 1000, abs=2e-6  # the row keeps µs
+        sum(table["latency_ms"][:2]) / 1000,
+        abs=2e-6,  # the row keeps µs
     )
     for point in durations:
         assert list(point.explicit_bounds) == DURATION_BOUNDS
@@ -80,7 +84,10 @@ def test_metric_names_units_attributes_and_buckets(
     unit, tokens = found["gen_ai.client.token.usage"]
     assert unit == "{token}"
     token_sums = {
-        (dict(p.attributes or {})["gen_ai.operation.name"], dict(p.attributes or {})["gen_ai.token.type"]): (p.count, p.sum)  # noqa: E501
+        (
+            dict(p.attributes or {})["gen_ai.operation.name"],
+            dict(p.attributes or {})["gen_ai.token.type"],
+        ): (p.count, p.sum)
         for p in tokens
     }
     assert token_sums == {

@@ -71,7 +71,8 @@ def test_chat_span_has_the_genai_name_kind_and_attributes(otel: Otel, server: LL
     assert (row["trace_id"], row["span_id"]) == hex_ids(span)
     assert row["trace_id"] == format(app.get_span_context().trace_id, "032x")
     # the span lasts as long as the call the row measured
-    assert span.start_time is not None and span.end_time is not None
+    assert span.start_time is not None
+    assert span.end_time is not None
     duration_ms = (span.end_time - span.start_time) / 1e6
     assert duration_ms == pytest.approx(row["latency_ms"], abs=0.01)
 
@@ -96,7 +97,9 @@ def test_http_spans_made_inside_the_sdk_call_nest_under_the_call_span(
             self.inner = httpx2.HTTPTransport()
 
         def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-            with otel.tracer.start_as_current_span(f"POST {request.url.path}", kind=SpanKind.CLIENT):
+            with otel.tracer.start_as_current_span(
+                f"POST {request.url.path}", kind=SpanKind.CLIENT
+            ):
                 return self.inner.handle_request(request)
 
         def close(self) -> None:
@@ -109,7 +112,8 @@ def test_http_spans_made_inside_the_sdk_call_nest_under_the_call_span(
 
     (call,) = otel.tracklm_spans()
     (http,) = [s for s in otel.spans() if s.name == "POST /v1/chat/completions"]
-    assert http.parent is not None and call.parent is not None
+    assert http.parent is not None
+    assert call.parent is not None
     assert http.parent.span_id == call.context.span_id  # type: ignore[union-attr]
     assert call.parent.span_id == app.get_span_context().span_id
     assert {s.context.trace_id for s in (http, call)} == {app.get_span_context().trace_id}  # type: ignore[union-attr]
@@ -131,7 +135,8 @@ def test_stream_span_is_not_current_while_the_stream_is_read(otel: Otel, server:
         assert trace.get_current_span() is app
     row = rows(run.info.run_id).iloc[0]
 
-    assert current_while_reading and all(s is app for s in current_while_reading)
+    assert current_while_reading
+    assert all(s is app for s in current_while_reading)
     (span,) = otel.tracklm_spans()
     assert span.name == "chat gpt-4o-mini"
     attributes = dict(span.attributes or {})
@@ -142,10 +147,12 @@ def test_stream_span_is_not_current_while_the_stream_is_read(otel: Otel, server:
     assert attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(
         row["ttft_ms"] / 1000, abs=1e-5
     )
-    assert span.parent is not None and span.parent.span_id == app.get_span_context().span_id
+    assert span.parent is not None
+    assert span.parent.span_id == app.get_span_context().span_id
     assert (row["trace_id"], row["span_id"]) == hex_ids(span)
     # the span ends when the stream does, not when the request returned
-    assert span.start_time is not None and span.end_time is not None
+    assert span.start_time is not None
+    assert span.end_time is not None
     assert (span.end_time - span.start_time) / 1e6 == pytest.approx(row["latency_ms"], abs=0.01)
     assert row["latency_ms"] >= row["ttft_ms"]
 
@@ -235,7 +242,8 @@ def test_404_sets_error_type_and_error_status(otel: Otel, cassette: Callable[[st
     attributes = dict(span.attributes or {})
     assert attributes["error.type"] == type(raised.value).__name__ == "NotFoundError"
     assert "gen_ai.response.id" not in attributes
-    assert span.parent is not None and span.parent.span_id == app.get_span_context().span_id
+    assert span.parent is not None
+    assert span.parent.span_id == app.get_span_context().span_id
     assert row["status"] == "error"
     assert (row["trace_id"], row["span_id"]) == hex_ids(span)
 
@@ -277,7 +285,8 @@ def test_async_call_span_nests_and_rows_match(otel: Otel, server: LLMServer) -> 
     spans = sorted(otel.tracklm_spans(), key=lambda s: s.start_time or 0)
     assert len(spans) == 2
     for span, (_, row) in zip(spans, table.iterrows(), strict=True):
-        assert span.parent is not None and span.parent.span_id == app.get_span_context().span_id
+        assert span.parent is not None
+        assert span.parent.span_id == app.get_span_context().span_id
         assert (row["trace_id"], row["span_id"]) == hex_ids(span)
 
 
@@ -294,7 +303,8 @@ def test_suppress_instrumentation_means_no_span(otel: Otel, server: LLMServer) -
     table = rows(run.info.run_id)
 
     assert len(table) == 2  # tracklm still records the call
-    assert pd.isna(table.iloc[0]["trace_id"]) and pd.isna(table.iloc[0]["span_id"])
+    assert pd.isna(table.iloc[0]["trace_id"])
+    assert pd.isna(table.iloc[0]["span_id"])
     (span,) = otel.tracklm_spans()  # only the call made outside the suppressed context
     assert (table.iloc[1]["trace_id"], table.iloc[1]["span_id"]) == hex_ids(span)
     points = otel.histogram_points()["gen_ai.client.operation.duration"][1]

@@ -52,7 +52,7 @@ def test_autolog_called_before_openai_is_imported_records_its_calls(tmp_path: Pa
         import tracklm
 
         tracklm.set_tracking_uri(sys.argv[1])
-        assert tracklm.autolog() == ["openai"]
+        assert "openai" in tracklm.autolog()  # beside the other installed integrations
         assert "openai" not in sys.modules, "autolog() must not import the SDK"
 
         import openai

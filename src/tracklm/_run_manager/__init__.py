@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tracklm._files import private_dirs
 from tracklm._run_manager.journal import default_journal_root, fallback_root, store_key
 from tracklm._run_manager.manager import RunManager
 from tracklm.stores import open_store
@@ -69,7 +70,7 @@ def exit_timeout() -> float:
 def _journal_root(uri: str) -> Path:
     root = default_journal_root()
     try:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(root)
         if os.access(root, os.W_OK):
             return root / store_key(uri)
     except OSError:

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from tracklm._files import private_dirs
 from tracklm._run_manager.records import Batch
 
 logger = logging.getLogger("tracklm.journal")
@@ -107,7 +108,7 @@ class Journal:
 
     def _open_segment(self) -> int:
         if self._lock_fd is None:
-            self.owner_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(self.owner_dir)
             fd = os.open(self.owner_dir / _LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._lock_fd = fd

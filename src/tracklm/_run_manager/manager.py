@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 import weakref
@@ -21,11 +22,22 @@ from pathlib import Path
 
 from tracklm._log_once import log_once
 from tracklm._run_manager.journal import Journal, read_batches
-from tracklm._run_manager.records import Batch, Record, normalize
+from tracklm._run_manager.records import (
+    Batch,
+    CreateExperiment,
+    CreateRun,
+    Record,
+    SetRunStatus,
+    normalize,
+)
 from tracklm.entities import FlushResult
 from tracklm.stores.base import Store, StoreUnavailable
 
 logger = logging.getLogger("tracklm.run_manager")
+
+# A run's lifecycle records are few and small: a full buffer takes them anyway, so that a call
+# never waits for room to start a run, and no run loses its existence or its end.
+_LIFECYCLE = frozenset({CreateExperiment, CreateRun, SetRunStatus})
 
 
 class _FlushMarker:
@@ -67,6 +79,8 @@ class RunManager:
         self._held: deque[Batch] = deque()  # batches neither store nor journal could take
         self._held_records = 0
         self._in_flight = 0  # records taken from the buffer, not yet written or journaled
+        self._in_flight_batch: Batch | None = None
+        self._spilled = 0  # records journaled aside at exit while the flusher was stuck
         self._journal = Journal(self._journal_root)
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -81,8 +95,15 @@ class RunManager:
         """Queue a record; False when it was dropped because the buffer stayed full."""
         if self._thread is None:  # first use, or a forked child (see _after_fork_in_child)
             self._start()
+            if self._thread is None:  # the interpreter is shutting down: no writer to come
+                self._count_dropped(1)
+                return False
         buffer = self._buffer
-        if len(buffer) >= self.CAPACITY and not self._wait_for_room(block):
+        if (
+            len(buffer) >= self.CAPACITY
+            and type(record) not in _LIFECYCLE
+            and not self._wait_for_room(block)
+        ):
             self._count_dropped(1)
             log_once(logger, "tracklm's buffer is full; records are being dropped and counted")
             return False
@@ -92,8 +113,15 @@ class RunManager:
         return True
 
     def flush(self, timeout: float | None = None) -> FlushResult:
-        """Wait until every record submitted so far is in the store or the journal."""
+        """Wait until every record submitted so far is in the store or the journal.
+
+        Journals left by processes that died are written first: a process that only reads
+        flushes before each read, so it reads their records too.
+        """
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            self._next_orphan_scan = 0.0  # and the journals of processes gone since
             marker = _FlushMarker()
             self._buffer.append(marker)
             self._wakeup.set()
@@ -103,6 +131,7 @@ class RunManager:
     def result(self) -> FlushResult:
         buffered = sum(1 for r in list(self._buffer) if not isinstance(r, _FlushMarker))
         pending = buffered + self._in_flight + self._journal.pending_records + self._held_records
+        pending += self._spilled
         return FlushResult(written=self._written, pending=pending, dropped=self._dropped)
 
     def _wait_for_room(self, block: bool) -> bool:
@@ -130,6 +159,8 @@ class RunManager:
                 return
             if self._pid != os.getpid():
                 self._after_fork_in_child()
+            if sys.is_finalizing():  # a thread started now would never run (3.10, 3.11: and
+                return  # start() would wait for it forever, e.g. from a stream's __del__)
             self._closed = False
             self._stopping = False
             thread = threading.Thread(target=self._run, name="tracklm-flusher", daemon=True)
@@ -150,13 +181,25 @@ class RunManager:
             thread.join(timeout)
         self._closed = True
         self._thread = None  # a record logged after this starts a new flusher
-        self._spill_to_journal()
+        if thread is not None and thread.is_alive():
+            # The flusher is stuck in a store write or a journal replay, and may hold the
+            # journal's lock for as long as that takes: leave its journal alone and put what
+            # is left, its batch in flight too, in a journal of its own. The next process
+            # adopts it; a batch the stuck write still completes is skipped there by its id.
+            self._spill_to_journal(Journal(self._journal_root), stuck=True)
+            return self.result()
+        self._spill_to_journal(self._journal, stuck=False)
+        self._sync_files(force=True)
         with self._journal_lock:
             self._journal.close()
         return self.result()
 
-    def _spill_to_journal(self) -> None:
-        """Move every record still in memory to the journal (the flusher ran out of time)."""
+    def _spill_to_journal(self, journal: Journal, stuck: bool) -> None:
+        """Move every record still in memory to ``journal`` (the flusher ran out of time).
+
+        ``stuck``: the flusher is still running; its held and in-flight batches are copied
+        (they stay counted as pending where they are) and ``journal`` is closed at the end.
+        """
         records: list[Record] = []
         while True:
             try:
@@ -167,18 +210,32 @@ class RunManager:
                 item.done.set()
             else:
                 records.append(item)
-        batches = list(self._held)
-        if records:
-            batches.append(Batch(records))
+        batches = [Batch(list(b.records), b.batch_id) for b in list(self._held)]
+        in_flight = self._in_flight_batch
+        if stuck and in_flight is not None:
+            batches.append(Batch(list(in_flight.records), in_flight.batch_id))
+        fresh = Batch(records) if records else None
+        if fresh is not None:
+            batches.append(fresh)
+        if stuck:
+            self._append_all(journal, batches, fresh)
+            journal.close()
+            return
         with self._journal_lock:
-            for batch in batches:
-                try:
-                    self._journal.append(self._normalized(batch))
-                except OSError as exc:
-                    self._count_dropped(len(batch.records))
-                    log_once(logger, "tracklm could not journal records at exit", exc)
+            self._append_all(journal, batches, fresh)
             self._held.clear()
             self._held_records = 0
+
+    def _append_all(self, journal: Journal, batches: list[Batch], fresh: Batch | None) -> None:
+        for batch in batches:
+            try:
+                journal.append(self._normalized(batch))
+            except OSError as exc:
+                self._count_dropped(len(batch.records))  # the process ends: they are lost
+                log_once(logger, "tracklm could not journal records at exit", exc)
+                continue
+            if batch is fresh and journal is not self._journal:
+                self._spilled += len(batch.records)  # the others are counted where they are
 
     def _after_fork_in_child(self) -> None:
         # The parent keeps writing its own records; the child starts empty, with its own
@@ -199,6 +256,7 @@ class RunManager:
                 self._drain()
             except Exception as exc:  # the thread must never die
                 log_once(logger, "tracklm's background writer hit an error", exc)
+            self._sync_files(force=False)
             if self._stopping and not self._buffer:
                 return
 
@@ -218,19 +276,30 @@ class RunManager:
                 else:
                     records.append(item)
             if records:
+                batch = self._in_flight_batch = Batch(records)
                 self._in_flight = len(records)
                 with self._room:
                     self._room.notify_all()
                 try:
-                    self._write(Batch(records))
+                    self._write(batch)
                 finally:
                     self._in_flight = 0
+                    self._in_flight_batch = None
             if self._backlog() and (markers or not records):
                 self._retry_backlog(now=bool(markers))
+            if markers:
+                self._sync_files(force=True)
             for marker in markers:
                 marker.done.set()
             if not buffer:
                 return
+
+    def _sync_files(self, force: bool) -> None:
+        """Let the store write the table files it put off (object stores rewrite them)."""
+        try:
+            self.store.sync_files(force)
+        except Exception as exc:
+            log_once(logger, "tracklm could not bring a table's file up to date", exc)
 
     def _backlog(self) -> bool:
         return bool(self._held) or self._journal.has_pending()

@@ -152,6 +152,8 @@ def _missing_or(value: Any, fallback: Any) -> Any:
             return None
     except (TypeError, ValueError):
         return None
+    except Exception:  # an object whose comparison raises: it is not a missing value
+        return fallback
     return fallback
 
 

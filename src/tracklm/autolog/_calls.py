@@ -10,13 +10,14 @@ run's params and the call's metrics.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from tracklm import _telemetry
+from tracklm import _run_manager, _telemetry
 from tracklm._run_manager.records import AppendRows, LogMetric, LogParam, Record
 from tracklm._validation import MAX_PARAM_VALUE_LENGTH
 from tracklm.autolog import _streams
@@ -33,6 +34,11 @@ _METRICS: Final = ("latency_ms", "ttft_ms", "input_tokens", "output_tokens", "to
 # sending the same params with every call would only cost writes
 _logged_params: dict[str, set[str]] = {}
 _logged_lock = threading.Lock()
+
+# Calls whose result went back to the caller unfinished (a stream, a response whose body is
+# read later). One the program never finishes - it exits with a stream open - is finished at
+# exit, before the last flush, so that its row (with what was read) is kept.
+_unfinished: dict[int, Call] = {}
 
 
 class Call:
@@ -96,6 +102,7 @@ class Call:
         self.end_ns = time.perf_counter_ns()
         self.finished = True
         self.response = response
+        _unfinished.pop(id(self), None)
         self._submit()
 
     def fail(self, error: BaseException) -> None:
@@ -104,7 +111,15 @@ class Call:
         self.end_ns = time.perf_counter_ns()
         self.finished = True
         self.error = error
+        _unfinished.pop(id(self), None)
         self._submit()
+
+    def returned(self) -> None:
+        """The caller has the call's result; keep track of it until it is finished."""
+        if not self.finished:
+            _unfinished[id(self)] = self
+            if self.finished:  # finished meanwhile on another thread
+                _unfinished.pop(id(self), None)
 
     def wrap_stream(self, stream: Any) -> Any:
         self.streamed = True
@@ -288,3 +303,17 @@ def _truncate(record: CallRecord, limit: int | None) -> None:
         if text is not None and len(text) > limit:
             setattr(record, name, text[:limit])
             record.truncated.append(name)
+
+
+def _finish_unfinished() -> None:
+    """At exit: finish the calls the program left open (streams not read to the end)."""
+    for call in list(_unfinished.values()):
+        call.stream_ended(None, closed=True)
+
+
+def _forget_in_child() -> None:
+    _unfinished.clear()  # the parent's calls: the parent finishes them
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+_run_manager.before_exit(_finish_unfinished)

@@ -45,7 +45,8 @@ def _autolog_run() -> tuple[TracklmClient, str]:
         found = _autolog_runs.get(key)
         if found is None:
             client = _fluent._client()
-            experiment_id = client.experiment_id_by_name(key[1])
+            # no store read on the user's call: a locked store would keep the call waiting
+            experiment_id = client.experiment_id_by_name(key[1], lookup=False)
             started = datetime.now(timezone.utc).strftime("%Y-%m-%d-%H%M%S")
             run = client.create_run(
                 experiment_id,

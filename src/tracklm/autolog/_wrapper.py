@@ -38,7 +38,9 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
 
     def result(call: Call, value: Any) -> Any:
         try:
-            return target.on_result(call, call.start, value)
+            handed = target.on_result(call, call.start, value)
+            call.returned()
+            return handed
         except Exception as exc:
             internal_error(f"recording a {integration} call's result failed", exc)
             return value

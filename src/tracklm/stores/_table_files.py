@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tracklm._errors import InvalidArtifactPath
+from tracklm._files import private_dirs
 
 SUFFIXES = (".csv", ".json", ".jsonl")
 _JSON_END = b"]}"
@@ -83,8 +84,8 @@ def _json_rows(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
 
 def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
     return b"".join(
-        json.dumps(_strict_json(row), ensure_ascii=False).encode(errors="backslashreplace")
-        + b"\n" for row in rows
+        json.dumps(_strict_json(row), ensure_ascii=False).encode(errors="backslashreplace") + b"\n"
+        for row in rows
     )
 
 
@@ -115,7 +116,7 @@ def write_rows(
 
     ``all_rows`` loads every row (old and new) for the rare full rewrite.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dirs(path.parent)
     jsonl = artifact_file.endswith(".jsonl")
     try:
         size_now = path.stat().st_size
@@ -151,10 +152,14 @@ def _replace(path: Path, data: bytes) -> int:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:  # a full disk: leave no half-written file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return len(data)

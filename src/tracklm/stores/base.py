@@ -4,7 +4,8 @@ A store holds experiments, runs (params, metrics with history, tags), tables and
 Writes arrive only as :class:`~tracklm._run_manager.records.Batch` objects from the run
 manager's flusher thread: :meth:`Store.write_batch` applies one atomically, and skips a batch
 whose id it already holds, so a journal replayed twice writes nothing twice. Everything else
-is a read, or an artifact file written on the caller's thread.
+is a read. Artifact files live in the store's :class:`ArtifactRepository` (``store.artifacts``),
+which the client writes on the caller's thread and the store writes tables' files to.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tracklm._errors import StoreError
 from tracklm._run_manager.records import Batch, Row
 from tracklm.entities import Experiment, Metric, Run
+from tracklm.stores.artifacts import ArtifactRepository
 
 
 class StoreUnavailable(Exception):
@@ -29,7 +32,11 @@ class Store(ABC):
     """Persistence for experiments, runs, tables and artifacts."""
 
     uri: str
-    """The tracking URI this store was opened from (normalized)."""
+    """The tracking URI this store was opened from, normalized, without any password: safe
+    to show, and the key of the store's journal folder."""
+
+    artifacts: ArtifactRepository
+    """Where the runs' artifact files (and each table's file) go."""
 
     # -- writes (flusher thread) -------------------------------------------------------------
 
@@ -79,12 +86,28 @@ class Store(ABC):
 
     # -- artifacts ---------------------------------------------------------------------------
 
-    @abstractmethod
     def artifact_dir(self, experiment_id: str, run_id: str) -> Path:
-        """The local folder of the run's artifacts (it may not exist yet)."""
+        """The local folder of the run's artifacts (it may not exist yet).
+
+        Raises StoreError when the artifact root is not a local or mounted path.
+        """
+        folder = self.artifacts.local_dir(experiment_id, run_id)
+        if folder is None:
+            raise StoreError(
+                f"The artifacts of run {run_id} are at {self.artifact_uri(experiment_id, run_id)}"
+                ", not in a local folder; read them with TracklmClient.list_artifacts() and "
+                "load_table(), or with fsspec."
+            )
+        return folder
 
     def artifact_uri(self, experiment_id: str, run_id: str) -> str:
-        return self.artifact_dir(experiment_id, run_id).as_uri()
+        return self.artifacts.run_uri(experiment_id, run_id)
+
+    def sync_files(self, force: bool = False) -> None:  # noqa: B027 - optional hook
+        """Write the table files whose rewrite was put off (object stores); all if ``force``.
+
+        The run manager calls it after its writes, at ``flush()`` (``force``) and at exit.
+        """
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -95,5 +118,5 @@ class Store(ABC):
         """Release connections."""
 
     def describe(self) -> dict[str, Any]:
-        """Where the data lives, for people (the CLI and the demo print it)."""
-        return {"uri": self.uri}
+        """Where the data lives, for people (the CLI and the demo print it); no secrets."""
+        return {"uri": self.uri, "artifacts": self.artifacts.describe()}

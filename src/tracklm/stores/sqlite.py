@@ -6,65 +6,59 @@ Layout of a store folder (the default is ``./tracklm-runs/``)::
                                                  table rows (and -wal / -shm beside it)
     artifacts/<experiment_id>/<run_id>/artifacts/ files, and each table's CSV/JSON form
 
+The artifacts may go elsewhere (``TRACKLM_ARTIFACT_ROOT``: another folder or an fsspec URL).
 Several threads and processes may use one store: each thread has its own connection, writers
 take SQLite's write lock with ``BEGIN IMMEDIATE`` and readers never block in WAL mode. The
 flusher waits only briefly for the lock (``WRITE_BUSY_MS``); when it cannot get it the batch
-is journaled, so "database is locked" never reaches the user's call.
+is journaled, so "database is locked" never reaches the user's call. What the two SQL stores
+share is in :mod:`tracklm.stores._sql_store`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import os
 import sqlite3
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from tracklm._errors import ExperimentExists, StoreError
-from tracklm._run_manager.records import (
-    AppendRows,
-    Batch,
-    CreateExperiment,
-    CreateRun,
-    LogMetric,
-    LogParam,
-    Row,
-    SetRunStatus,
-    SetTag,
-    column_names,
-)
-from tracklm.entities import Experiment, Metric, Run, RunData, RunInfo
-from tracklm.stores import _table_files
+from tracklm._files import private_dirs
+from tracklm.stores._migrations import upgrade
+from tracklm.stores._sql_store import SQLStore
 from tracklm.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
-from tracklm.stores.base import Store, StoreUnavailable
+from tracklm.stores._uri import DB_NAME
+from tracklm.stores.artifacts import ArtifactRepository, LocalArtifactRepository
+from tracklm.stores.base import StoreUnavailable
 
-logger = logging.getLogger("tracklm.stores.sqlite")
-
-DB_NAME: Final = "tracklm.db"
-_ROW_BITS: Final = 32  # table_rows.row_key = table_id << 32 | the row's number in its table
+__all__ = ["DB_NAME", "SQLiteStore"]
 
 # Connections inherited from a parent process; kept referenced so the child never closes them
 # (SQLite forbids using a connection across fork, and closing one can disturb the parent).
 _inherited: list[Any] = []
 
 
-class SQLiteStore(Store):
-    """The store in one SQLite file plus an artifact folder."""
+class SQLiteStore(SQLStore):
+    """The store in one SQLite file plus an artifact repository (a folder beside it)."""
 
-    WRITE_BUSY_MS = 250
-    READ_BUSY_MS = 30_000
+    METRIC_VALUE = ("value", "is_nan")  # SQLite stores NaN as NULL: keep a flag
+    METRIC_ORDER = "rowid"
+    NEW_TABLE = (
+        # the write lock is held: the next table_id cannot be taken by anyone else
+        "INSERT INTO tables VALUES (?, ?, (SELECT COALESCE(MAX(table_id), 0) + 1 FROM tables), "
+        "'[]', 0, 0)"
+    )
 
-    def __init__(self, db_path: Path, artifact_root: Path | None = None) -> None:
+    def __init__(self, db_path: Path, artifacts: ArtifactRepository | Path | None = None) -> None:
         self.db_path = db_path.absolute()
-        self.artifact_root = (artifact_root or self.db_path.parent / "artifacts").absolute()
+        if not isinstance(artifacts, ArtifactRepository):
+            artifacts = LocalArtifactRepository(artifacts or self.db_path.parent / "artifacts")
+        self.artifacts = artifacts
         self.uri = f"sqlite:///{self.db_path}"
+        self.location = str(self.db_path)
         self._local = threading.local()
         self._pid = os.getpid()
         self._schema_ready = False
@@ -72,19 +66,19 @@ class SQLiteStore(Store):
 
     # -- connections -------------------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self, busy_ms: int | None = None) -> sqlite3.Connection:
+        """This thread's connection; opening it waits at most ``busy_ms`` for a lock."""
         if self._pid != os.getpid():
             self.after_fork()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._open()
+            conn = self._open(self.READ_BUSY_MS if busy_ms is None else busy_ms)
             self._local.conn = conn
         return conn
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, busy_ms: int) -> sqlite3.Connection:
         folder = self.db_path.parent
-        if not folder.exists():
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(folder)
         if not self.db_path.exists():
             # created by us, owner-only; SQLite gives the -wal and -shm files the same mode
             os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
@@ -94,12 +88,18 @@ class SQLiteStore(Store):
             isolation_level=None,
             check_same_thread=False,
         )
-        conn.execute("PRAGMA synchronous=NORMAL")
-        if not self._schema_ready:
-            with self._schema_lock:
-                if not self._schema_ready:
-                    _migrate(conn)
-                    self._schema_ready = True
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if not self._schema_ready:
+                with self._schema_lock:
+                    if not self._schema_ready:
+                        conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+                        _migrate(conn, self.location, busy_ms)
+                        conn.execute(f"PRAGMA busy_timeout={self.READ_BUSY_MS}")
+                        self._schema_ready = True
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def after_fork(self) -> None:
@@ -117,334 +117,81 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _write(self, busy_ms: int) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         try:
+            # opening can fail too (a folder or file that cannot be made, a locked or
+            # read-only database to migrate): the store is unavailable, never the records
+            conn = self._conn(busy_ms)
+            conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"cannot take the write lock of {self.db_path}") from exc
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"cannot write to {self.db_path}: {exc}") from exc
         try:
             yield conn
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:  # a broken connection: the next write opens another
+                    self._local.conn = None
+                    conn.close()
+            if self._unavailable(exc):
+                raise StoreUnavailable(f"{self.db_path}: {exc}") from exc
             raise
         finally:
-            conn.execute(f"PRAGMA busy_timeout={self.READ_BUSY_MS}")
+            if getattr(self._local, "conn", None) is conn:
+                conn.execute(f"PRAGMA busy_timeout={self.READ_BUSY_MS}")
 
-    # -- writes ------------------------------------------------------------------------------
+    # -- what the shared code asks -----------------------------------------------------------
 
-    def write_batch(self, batch: Batch) -> None:
-        try:
-            with self._write(self.WRITE_BUSY_MS) as conn:
-                seen = conn.execute(
-                    "SELECT 1 FROM applied_batches WHERE batch_id = ?", (batch.batch_id,)
-                ).fetchone()
-                if seen:
-                    return
-                self._apply(conn, batch)
-                conn.execute(
-                    "INSERT INTO applied_batches VALUES (?, ?)", (batch.batch_id, _now_ms())
-                )
-        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.DataError):
-            raise  # the records' fault, not the store's: retrying cannot help
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreUnavailable(f"{self.db_path}: {exc}") from exc
-
-    def _apply(self, conn: sqlite3.Connection, batch: Batch) -> None:
-        metrics: list[LogMetric] = []
-        tables: dict[tuple[str, str], list[Row]] = defaultdict(list)
-        for record in batch.records:
-            if isinstance(record, LogMetric):
-                metrics.append(record)
-            elif isinstance(record, AppendRows):
-                tables[(record.run_id, record.artifact_file)].extend(record.rows)
-            elif isinstance(record, LogParam):
-                conn.execute("INSERT OR IGNORE INTO params VALUES (?, ?, ?)", record)
-            elif isinstance(record, SetTag):
-                conn.execute(
-                    "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) "
-                    "DO UPDATE SET value = excluded.value",
-                    record,
-                )
-            elif isinstance(record, CreateRun):
-                self._create_run(conn, record)
-            elif isinstance(record, CreateExperiment):
-                conn.execute("INSERT OR IGNORE INTO experiments VALUES (?, ?, ?)", record)
-            elif isinstance(record, SetRunStatus):
-                conn.execute(
-                    "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
-                    (record.status, record.end_time, record.run_id),
-                )
-        if metrics:
-            rows = [
-                (
-                    m.run_id,
-                    m.key,
-                    None if math.isnan(m.value) else m.value,
-                    int(math.isnan(m.value)),
-                    m.step,
-                    m.timestamp,
-                )
-                for m in metrics
-            ]
-            conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
-            conn.executemany(
-                "INSERT INTO latest_metrics VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
-                "is_nan = excluded.is_nan, step = excluded.step, timestamp = excluded.timestamp "
-                "WHERE (excluded.step, excluded.timestamp) >= (step, timestamp)",
-                rows,
-            )
-        for (run_id, artifact_file), rows_ in tables.items():
-            self._append_rows(conn, run_id, artifact_file, rows_)
-
-    def _create_run(self, conn: sqlite3.Connection, record: CreateRun) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO experiments VALUES (?, ?, ?)",
-            (record.experiment_id, record.experiment_name, record.start_time),
-        )
-        (experiment_id,) = conn.execute(
-            "SELECT experiment_id FROM experiments WHERE name = ?", (record.experiment_name,)
-        ).fetchone()
-        conn.execute(
-            "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, 'RUNNING', ?, NULL, ?)",
-            (
-                record.run_id,
-                experiment_id,
-                record.run_name,
-                record.start_time,
-                record.parent_run_id,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) "
-            "DO UPDATE SET value = excluded.value",
-            [(record.run_id, k, v) for k, v in record.tags.items()],
+    def _driver_unavailable(self, exc: Exception) -> bool:
+        # integrity, programming and data errors are the records' fault: retrying cannot help
+        return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+            exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.DataError)
         )
 
-    def _append_rows(
-        self, conn: sqlite3.Connection, run_id: str, artifact_file: str, rows: list[Row]
-    ) -> None:
-        found = conn.execute(
-            "SELECT table_id, columns, row_count, file_size FROM tables "
-            "WHERE run_id = ? AND artifact_file = ?",
-            (run_id, artifact_file),
-        ).fetchone()
-        if found is None:
-            (table_id,) = conn.execute(
-                "SELECT COALESCE(MAX(table_id), 0) + 1 FROM tables"
-            ).fetchone()
-            old_columns: list[str] = []
-            row_count = file_size = 0
-        else:
-            table_id, old_columns, row_count, file_size = (
-                found[0],
-                json.loads(found[1]),
-                found[2],
-                found[3],
-            )
-        columns = old_columns + [c for c in column_names(rows) if c not in set(old_columns)]
-        first_key = (table_id << _ROW_BITS) + row_count
-        encode = json.dumps  # ASCII JSON: text SQLite cannot encode (lone surrogates) survives
-        conn.executemany(
-            "INSERT INTO table_rows VALUES (?, ?)",
-            [(first_key + i, encode(row)) for i, row in enumerate(rows)],
-        )
-        run = conn.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if run is not None:
-            path = self.artifact_dir(run[0], run_id) / artifact_file
-            file_size = _table_files.write_rows(
-                path,
-                artifact_file,
-                columns=columns,
-                columns_changed=len(columns) != len(old_columns),
-                rows=rows,
-                rows_before=row_count,
-                size_before=file_size,
-                all_rows=lambda: self._table_rows(conn, table_id),
-            )
-        conn.execute(
-            "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                artifact_file,
-                table_id,
-                json.dumps(columns),
-                row_count + len(rows),
-                file_size,
-            ),
-        )
+    def _driver_error(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.DatabaseError)
 
-    # -- experiments -------------------------------------------------------------------------
-
-    def create_experiment(self, name: str, experiment_id: str) -> Experiment:
-        try:
-            with self._write(self.READ_BUSY_MS) as conn:
-                conn.execute(
-                    "INSERT INTO experiments VALUES (?, ?, ?)", (experiment_id, name, _now_ms())
-                )
-        except sqlite3.IntegrityError:
-            raise ExperimentExists(
-                f"An experiment named {name!r} exists already; use "
-                f"tracklm.set_experiment({name!r}) to log into it."
-            ) from None
-        except StoreUnavailable as exc:
-            raise StoreError(f"Cannot create experiment {name!r}: {exc}") from exc
-        experiment = self.get_experiment(experiment_id)
-        assert experiment is not None
-        return experiment
-
-    def get_experiment(self, experiment_id: str) -> Experiment | None:
-        return self._experiment("experiment_id = ?", experiment_id)
-
-    def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return self._experiment("name = ?", name)
-
-    def _experiment(self, where: str, value: str) -> Experiment | None:
-        row = self._read(f"SELECT * FROM experiments WHERE {where}", (value,))
-        return self._to_experiment(row[0]) if row else None
-
-    def list_experiments(self) -> list[Experiment]:
-        rows = self._read("SELECT * FROM experiments ORDER BY creation_time, name")
-        return [self._to_experiment(r) for r in rows]
-
-    def _to_experiment(self, row: tuple[Any, ...]) -> Experiment:
-        location = (self.artifact_root / row[0]).as_uri()
-        return Experiment(row[0], row[1], creation_time=row[2], artifact_location=location)
-
-    # -- runs --------------------------------------------------------------------------------
-
-    def get_run(self, run_id: str) -> Run | None:
-        runs = self._runs("run_id = ?", (run_id,))
-        return runs[0] if runs else None
-
-    def list_runs(self, experiment_ids: Sequence[str]) -> list[Run]:
-        if not experiment_ids:
-            return []
-        marks = ",".join("?" * len(experiment_ids))
-        return self._runs(f"experiment_id IN ({marks})", tuple(experiment_ids))
-
-    def _runs(self, where: str, args: tuple[Any, ...]) -> list[Run]:
-        selected = f"SELECT run_id FROM runs WHERE {where}"
-        data: dict[str, tuple[dict[str, str], dict[str, float], dict[str, str]]] = {}
-        infos = self._read(f"SELECT * FROM runs WHERE {where} ORDER BY start_time DESC", args)
-        for row in infos:
-            data[row[0]] = ({}, {}, {})
-        for run_id, key, value in self._read(
-            f"SELECT run_id, key, value FROM params WHERE run_id IN ({selected})", args
-        ):
-            data[run_id][0][key] = value
-        for run_id, key, value, is_nan in self._read(
-            f"SELECT run_id, key, value, is_nan FROM latest_metrics WHERE run_id IN ({selected})",
-            args,
-        ):
-            data[run_id][1][key] = math.nan if is_nan else value
-        for run_id, key, value in self._read(
-            f"SELECT run_id, key, value FROM tags WHERE run_id IN ({selected})", args
-        ):
-            data[run_id][2][key] = value
-        return [
-            Run(
-                RunInfo(
-                    run_id=r[0],
-                    experiment_id=r[1],
-                    run_name=r[2],
-                    status=r[3],
-                    start_time=r[4],
-                    end_time=r[5],
-                    parent_run_id=r[6],
-                    artifact_uri=self.artifact_uri(r[1], r[0]),
-                ),
-                RunData(*data[r[0]]),
-            )
-            for r in infos
-        ]
-
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        rows = self._read(
-            "SELECT value, is_nan, step, timestamp FROM metrics WHERE run_id = ? AND key = ? "
-            "ORDER BY step, timestamp, rowid",
-            (run_id, key),
-        )
-        return [Metric(key, math.nan if n else v, s, t) for v, n, s, t in rows]
-
-    # -- tables ------------------------------------------------------------------------------
-
-    def list_tables(self, run_id: str) -> list[str]:
-        rows = self._read(
-            "SELECT artifact_file FROM tables WHERE run_id = ? ORDER BY artifact_file", (run_id,)
-        )
-        return [r[0] for r in rows]
-
-    def read_table(self, run_id: str, artifact_file: str) -> list[Row] | None:
-        found = self._read(
-            "SELECT table_id FROM tables WHERE run_id = ? AND artifact_file = ?",
-            (run_id, artifact_file),
-        )
-        return self._table_rows(self._conn(), found[0][0]) if found else None
+    def _is_conflict(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError)
 
     @staticmethod
-    def _table_rows(conn: sqlite3.Connection, table_id: int) -> list[Row]:
-        rows = conn.execute(
-            "SELECT row FROM table_rows WHERE row_key >= ? AND row_key < ? ORDER BY row_key",
-            (table_id << _ROW_BITS, (table_id + 1) << _ROW_BITS),
-        )
-        return [json.loads(r[0]) for r in rows]
+    def _encode_value(value: float) -> tuple[Any, ...]:
+        return (None, 1) if math.isnan(value) else (value, 0)
 
-    # -- artifacts ---------------------------------------------------------------------------
-
-    def artifact_dir(self, experiment_id: str, run_id: str) -> Path:
-        return self.artifact_root / experiment_id / run_id / "artifacts"
+    @staticmethod
+    def _decode_value(cells: Sequence[Any]) -> float:
+        return math.nan if cells[1] else float(cells[0])
 
     def describe(self) -> dict[str, Any]:
         return {
             "uri": self.uri,
             "database": str(self.db_path),
-            "artifacts": str(self.artifact_root),
+            "artifacts": self.artifacts.describe(),
         }
 
-    # -- helpers -----------------------------------------------------------------------------
 
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self._conn().execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot read the store {self.db_path}: {exc}") from exc
+def _migrate(conn: sqlite3.Connection, where: str, busy_ms: int) -> None:
+    """Bring the database to ``SCHEMA_VERSION``, whoever else opens it at the same time.
 
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the database to ``SCHEMA_VERSION``, whoever else opens it at the same time."""
+    Waits at most about ``busy_ms`` for another process's lock (the flusher waits briefly and
+    journals); any other error (a read-only database) is raised at once.
+    """
     if _schema_version(conn) == SCHEMA_VERSION:
         return  # the common case: no write lock needed
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + busy_ms / 1000
     while True:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
             break
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
+        except sqlite3.OperationalError as exc:
+            if time.monotonic() > deadline or "locked" not in str(exc):
                 raise
             time.sleep(0.05)
     try:
-        conn.execute("CREATE TABLE IF NOT EXISTS tracklm_schema (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT version FROM tracklm_schema").fetchone()
-        version = row[0] if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"This store was written by a newer tracklm (schema {version}; this tracklm "
-                f"knows up to {SCHEMA_VERSION}). Upgrade tracklm to use it."
-            )
-        for script in MIGRATIONS[version:]:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        if row is None:
-            conn.execute("INSERT INTO tracklm_schema VALUES (?)", (SCHEMA_VERSION,))
-        else:
-            conn.execute("UPDATE tracklm_schema SET version = ?", (SCHEMA_VERSION,))
+        upgrade(conn.execute, MIGRATIONS, where)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -457,7 +204,3 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
     except sqlite3.OperationalError:  # no such table: a new store
         return None
     return int(row[0]) if row else None
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

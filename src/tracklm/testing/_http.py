@@ -65,6 +65,9 @@ class HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+    # holds the body until the client's delayed ACK, 40 ms a response
+    disable_nagle_algorithm = True
     server: HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,93 @@
+"""Reading a Messages request: its inputs (``system`` and ``messages``) and its parameters.
+
+The wrapped method receives the SDK's request options: ``json_data`` is the body built from
+the caller's arguments, ``extra_json`` is ``extra_body``. Sampling parameters that recent SDK
+releases dropped from ``messages.create``'s signature (``temperature``, ``top_p``,
+``top_k``), and ``thinking`` in releases that predate it, arrive through ``extra_body``.
+
+Depending on the release, ``json_data`` holds the caller's own objects (the ``messages``
+list, even a generator) and is changed by the client afterwards (Bedrock and Vertex pop
+``model`` from it). So :func:`snapshot` copies it on the caller's thread: the top level, and
+each list in it (a chat loop appends the reply to its ``messages`` after the call). A
+one-shot iterator cannot be copied without consuming it; it is replaced in the body by a
+generator that yields the same items and keeps them as the SDK reads them, so the request
+sent is the same and the row has what was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+from tracklm.integration import RequestInfo
+from tracklm_anthropic._values import get, is_sentinel, plain
+
+# request fields that are not parameters of the call: the inputs, and how it is delivered
+_NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
+
+
+class Request:
+    """What the caller's thread keeps of a request (shallow copies)."""
+
+    __slots__ = ("body", "extra", "separator")
+
+    def __init__(self, body: dict[str, Any], extra: dict[str, Any]) -> None:
+        self.body = body
+        self.extra = extra
+        self.separator: str | None = None
+        """Set when the caller reads the raw body piece by piece: ``"\\n"`` for lines."""
+
+    @property
+    def model(self) -> str | None:
+        model = get(self.extra, "model") or get(self.body, "model")
+        return model if isinstance(model, str) else None
+
+
+def snapshot(body: Any, extra: Any) -> Request:
+    """On the caller's thread: the request body and ``extra_body``, copied shallowly."""
+    copied: dict[str, Any] = {}
+    if isinstance(body, Mapping):
+        for key, value in body.items():
+            if isinstance(value, (list, tuple)):
+                value = list(value)
+            elif isinstance(value, Iterator) and isinstance(body, dict):
+                seen: list[Any] = []
+                body[key] = _keeping(value, seen)
+                value = seen
+            copied[key] = value
+    return Request(copied, dict(extra) if isinstance(extra, Mapping) else {})
+
+
+def _keeping(items: Iterable[Any], seen: list[Any]) -> Iterator[Any]:
+    for item in items:
+        seen.append(item)
+        yield item
+
+
+def read_request(request: Request) -> RequestInfo:
+    """The row's inputs and the call's params, on tracklm's thread.
+
+    ``inputs`` is the ``messages`` list, with ``system`` (a string or text blocks, as sent)
+    first as a message of role ``system``: the shape of an OpenAI chat's inputs, kept out of
+    the params because it is prompt text (long, private, cut by ``max_text_chars``, hidden by
+    ``log_inputs=False``).
+    """
+    body = {
+        k: v
+        for part in (request.body, request.extra)  # extra_body wins, as on the wire
+        for k, v in part.items()
+        if not is_sentinel(v)
+    }
+    messages = plain(body.get("messages"))
+    system = plain(body.get("system"))
+    inputs = messages
+    if system:
+        inputs = [{"role": "system", "content": system}, *(messages or [])]
+    params = {k: plain(v) for k, v in body.items() if k not in _NOT_PARAMS}
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        params["tools"] = [get(t, "name") or get(t, "type") for t in tools]
+    budget = get(params.get("thinking"), "budget_tokens")
+    if budget is not None:
+        params["thinking_budget_tokens"] = budget
+    return RequestInfo(inputs=inputs, params=params)

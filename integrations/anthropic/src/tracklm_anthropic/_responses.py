@@ -1,0 +1,176 @@
+"""Reading a Message, or the events of a streamed one, into ``ResponseInfo``.
+
+A response arrives as the SDK's ``Message`` (``ParsedMessage`` from ``messages.parse``), as
+JSON values or as a :class:`RawBody` the caller read; a stream as the SDK's event objects
+(raw ``RawMessageStreamEvent`` s, or the richer events of an old release's stream helper),
+or as raw pieces of its body (``iter_lines()``, ``iter_bytes()``...).
+
+Outputs: the text when the answer is only text; else a dict with ``content`` (the text),
+``tool_calls`` (``{"id", "name", "arguments"}``, as the OpenAI integration writes them; the
+arguments are the tool's ``input``) and ``thinking`` (the thinking blocks' text, apart from
+the answer; redacted thinking, being encrypted, is left out), each present only when there
+is some.
+
+Tokens follow what the API defines: its ``input_tokens`` counts only the input after the last
+cache breakpoint, so the row's ``input_tokens`` is ``input_tokens +
+cache_creation_input_tokens + cache_read_input_tokens`` (every input token of the request,
+as for the other providers and in the GenAI semantic conventions), ``cached_input_tokens``
+is ``cache_read_input_tokens`` and ``total_tokens`` is that input plus ``output_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from tracklm.integration import ResponseInfo, Usage
+from tracklm_anthropic._values import RawBody, get, plain, sse_data
+
+# content blocks that are a call of a tool (the caller's, or one the API runs itself)
+_TOOL_USES: Final = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_USAGE_FIELDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens_details",
+)
+
+
+def read_message(response: Any) -> ResponseInfo:
+    """Read a whole response."""
+    if isinstance(response, RawBody):
+        response = response.json()
+    if response is None or get(response, "type") == "error":
+        return ResponseInfo()
+    reason = get(response, "stop_reason")
+    return ResponseInfo(
+        outputs=_outputs(get(response, "content", [])),
+        usage=_usage(get(response, "usage")),
+        response_model=get(response, "model"),
+        response_id=get(response, "id"),
+        finish_reasons=[reason] if reason else [],
+    )
+
+
+def read_events(events: list[Any], separator: str | None = None) -> ResponseInfo:
+    """Read a stream from its events: the SDK's objects, or raw pieces of the body joined by
+    ``separator`` (``"\\n"`` for lines). A stream cut short gives what came so far."""
+    if events and isinstance(events[0], (bytes, str)):
+        text = (separator or "").join(
+            e.decode("utf-8", "replace") if isinstance(e, bytes) else e for e in events
+        )
+        events = list(sse_data(text))
+        if not events:  # a body that was not a stream, read piece by piece
+            return read_message(RawBody(text))
+    message: Any = None
+    usage: dict[str, Any] = {}
+    blocks: dict[int, dict[str, Any]] = {}
+    reason = None
+    for event in events:
+        kind = get(event, "type")
+        if kind == "content_block_delta":
+            _add_delta(blocks.get(get(event, "index", 0)), get(event, "delta"))
+        elif kind == "content_block_start":
+            block = plain(get(event, "content_block"))
+            if isinstance(block, dict):
+                blocks[get(event, "index", 0)] = {**block, "partial_json": ""}
+        elif kind == "message_start":
+            message = get(event, "message")
+            # its output_tokens is a placeholder (1 or so): the count is message_delta's
+            _merge_usage(usage, get(message, "usage"), skip="output_tokens")
+        elif kind == "message_delta":
+            reason = get(get(event, "delta"), "stop_reason") or reason
+            _merge_usage(usage, get(event, "usage"))
+    content = [_finish_block(blocks[i]) for i in sorted(blocks)]
+    return ResponseInfo(
+        outputs=_outputs(content),
+        usage=_usage(usage) if usage else Usage(),
+        response_model=get(message, "model"),
+        response_id=get(message, "id"),
+        finish_reasons=[reason] if reason else [],
+    )
+
+
+def _add_delta(block: dict[str, Any] | None, delta: Any) -> None:
+    if block is None:  # a delta before its block started: nothing to add it to
+        return
+    kind = get(delta, "type")
+    if kind == "text_delta":
+        block["text"] = block.get("text", "") + get(delta, "text", "")
+    elif kind == "thinking_delta":
+        block["thinking"] = block.get("thinking", "") + get(delta, "thinking", "")
+    elif kind == "input_json_delta":
+        block["partial_json"] += get(delta, "partial_json", "")
+
+
+def _finish_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A streamed block as the API would have returned it whole: tool input parsed from the
+    JSON pieces (kept as text if the stream was cut inside it)."""
+    pieces = block.pop("partial_json")
+    if pieces:
+        try:
+            block["input"] = json.loads(pieces)
+        except ValueError:
+            block["input"] = pieces
+    return block
+
+
+def _merge_usage(usage: dict[str, Any], update: Any, skip: str | None = None) -> None:
+    """``message_start`` gives the input counts, each ``message_delta`` the output so far
+    (and, in recent API versions, updated input counts)."""
+    for name in _USAGE_FIELDS:
+        value = get(update, name)
+        if value is not None and name != skip:
+            usage[name] = value
+
+
+def _outputs(blocks: Any) -> Any:
+    texts: list[str] = []
+    thinking: list[str] = []
+    calls: list[dict[str, Any]] = []
+    parsed: Any = None
+    for block in blocks or []:
+        kind = get(block, "type")
+        if kind == "text":
+            texts.append(get(block, "text", ""))
+            parsed = get(block, "parsed_output", parsed)  # messages.parse(output_format=...)
+        elif kind == "thinking":
+            thinking.append(get(block, "thinking", ""))
+        elif kind in _TOOL_USES:
+            calls.append(
+                {
+                    "id": get(block, "id"),
+                    "name": get(block, "name"),
+                    "arguments": plain(get(block, "input")),
+                }
+            )
+    content = plain(parsed) if parsed is not None else ("".join(texts) or None)
+    if not calls and not thinking:
+        return content
+    output: dict[str, Any] = {}
+    if content is not None:
+        output["content"] = content
+    if calls:
+        output["tool_calls"] = calls
+    if thinking:
+        output["thinking"] = "\n\n".join(thinking)
+    return output
+
+
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    uncached = get(usage, "input_tokens")
+    created = get(usage, "cache_creation_input_tokens")
+    read = get(usage, "cache_read_input_tokens")
+    output = get(usage, "output_tokens")
+    inputs = None if uncached is None else uncached + (created or 0) + (read or 0)
+    return Usage(
+        input_tokens=inputs,
+        output_tokens=output,
+        total_tokens=None if inputs is None or output is None else inputs + output,
+        cached_input_tokens=read,
+        reasoning_tokens=get(get(usage, "output_tokens_details"), "thinking_tokens"),
+        cache_creation_input_tokens=created,
+    )

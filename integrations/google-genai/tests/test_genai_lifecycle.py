@@ -1,0 +1,142 @@
+"""Turning autolog on and off, by name and by scope; the supported SDK releases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import wrapt
+from google.genai.models import AsyncModels, Models
+from google_support import GENAI_VERSION, MODEL, answer, client, loads, row, rows
+from tracklm_google_genai import GoogleGenAIIntegration
+
+import tracklm
+from tracklm.autolog._discovery import version_matches
+from tracklm.testing import LLMServer
+
+METHODS = ("generate_content", "generate_content_stream", "embed_content")
+PATCHED = [(cls, name) for cls in (Models, AsyncModels) for name in METHODS]
+
+
+def test_the_installed_google_genai_is_a_supported_release_and_the_one_ci_asked_for() -> None:
+    assert version_matches(GENAI_VERSION, GoogleGenAIIntegration.supported)
+    wanted = os.environ.get("TRACKLM_TEST_GOOGLE_GENAI_VERSION")  # set by .ci/run's oldest step
+    if wanted:
+        assert GENAI_VERSION.startswith(wanted), (GENAI_VERSION, wanted)
+
+
+def test_disable_puts_back_the_sdks_own_function_objects(server: LLMServer) -> None:
+    tracklm.autolog(disable=True)
+    originals = {(cls, name): cls.__dict__[name] for cls, name in PATCHED}
+    assert not any(isinstance(f, wrapt.ObjectProxy) for f in originals.values())
+
+    tracklm.autolog()
+    tracklm.autolog()  # again: replaces the options, never wraps twice
+    for (cls, name), original in originals.items():
+        wrapper = cls.__dict__[name]
+        assert isinstance(wrapper, wrapt.FunctionWrapper)
+        assert wrapper.__wrapped__ is original
+
+    tracklm.autolog(disable=True)
+    for (cls, name), original in originals.items():
+        assert cls.__dict__[name] is original
+    server.queue_response(200, answer("ok"), times=2)
+    with tracklm.start_run() as run:
+        client(server).models.generate_content(model=MODEL, contents="not recorded")
+    assert tracklm.flush(timeout=30).ok
+    assert tracklm.get_run(run.info.run_id).data.metrics == {}
+
+    tracklm.autolog()
+    with tracklm.start_run() as run:
+        client(server).models.generate_content(model=MODEL, contents="recorded")
+    assert loads(row(run)["inputs"]) == [{"role": "user", "content": "recorded"}]
+
+
+@pytest.mark.parametrize(
+    ("options", "recorded"),
+    [
+        ({"include": ["google-genai"]}, True),
+        ({"exclude": ["google-genai"]}, False),
+        ({"include": ["openai"]}, False),
+    ],
+    ids=["included", "excluded", "another-included"],  # tracklm-openai is in the workspace
+)
+def test_the_integration_is_chosen_by_its_name(
+    server: LLMServer, options: dict[str, list[str]], recorded: bool
+) -> None:
+    tracklm.autolog(**options)  # type: ignore[arg-type]
+    server.queue_response(200, answer("ok"))
+    with tracklm.start_run() as run:
+        client(server).models.generate_content(model=MODEL, contents="hi")
+
+    if recorded:
+        assert row(run)["integration"] == "google-genai"
+    else:
+        assert tracklm.flush(timeout=30).ok
+        assert tracklm.get_run(run.info.run_id).data.metrics == {}
+
+
+def test_opting_out_records_nothing_inside_and_everything_beside(server: LLMServer) -> None:
+    server.queue_response(200, answer("ok"), times=4)
+    models = client(server).models
+
+    @tracklm.no_autolog
+    async def quiet() -> None:
+        await client(server).aio.models.generate_content(model=MODEL, contents="decorated")
+
+    with tracklm.start_run() as run:
+        with tracklm.autolog_disabled():
+            models.generate_content(model=MODEL, contents="hidden")
+            list(models.generate_content_stream(model=MODEL, contents="hidden stream"))
+        asyncio.run(quiet())
+        models.generate_content(model=MODEL, contents="seen")
+
+    assert [loads(r["inputs"])[0]["content"] for r in rows(run)] == ["seen"]
+
+
+def test_autolog_called_before_the_sdk_is_imported_records_its_calls(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import tracklm
+
+        tracklm.set_tracking_uri(sys.argv[1])
+        assert "google-genai" in tracklm.autolog()
+        assert "google.genai" not in sys.modules, "autolog() must not import the SDK"
+
+        from google import genai
+        from google.genai import types
+        from tracklm.testing import LLMServer
+
+        body = {"candidates": [{"content": {"role": "model", "parts": [{"text": "late"}]}}]}
+        with LLMServer(echo=False) as server:
+            server.queue_response(200, body)
+            client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=server.url))
+            with tracklm.start_run() as run:
+                client.models.generate_content(model="gemini-x", contents="late import")
+        assert tracklm.flush(timeout=30).ok
+        print(run.info.run_id)
+        """
+    )
+    env = {**os.environ, "TRACKLM_STRICT": "1", "TRACKLM_JOURNAL_DIR": str(tmp_path / "j2")}
+    env.pop("TRACKLM_AUTOLOG_DISABLED", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "store2")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip().splitlines()[-1]
+
+    tracklm.set_tracking_uri(str(tmp_path / "store2"))
+    found = tracklm.load_table("predictions.csv", run_ids=[run_id])
+    assert list(found["outputs"]) == ["late"]
+    assert list(found["model"]) == ["gemini-x"]

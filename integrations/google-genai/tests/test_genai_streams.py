@@ -1,0 +1,211 @@
+"""Streams stay the SDK's own, and each gives exactly one row, however it is left."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from google_support import (
+    HAS_RESPONSE_ID,
+    HAS_THOUGHTS_COUNT,
+    MODEL,
+    POEM,
+    answer,
+    client,
+    loads,
+    recorded,
+    row,
+    rows,
+    usage,
+)
+
+import tracklm
+from tracklm.testing import LLMServer
+
+Replay = Callable[..., LLMServer]
+# a body cut short: the HTTP library's own error, as the SDK lets it through (httpx's or
+# httpx2's RemoteProtocolError; requests' ChunkedEncodingError in google-genai 1.0)
+CUT_SHORT = r"incomplete chunked read|Response ended prematurely"
+
+
+def chunks(*texts: str, tokens: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """A stream's chunks: one text each, the last with the finish reason and the usage."""
+    last = len(texts) - 1
+    return [
+        answer(
+            text,
+            finish="STOP" if n == last else None,
+            tokens=tokens if n == last else None,
+            response_id="resp-stream-1",
+        )
+        for n, text in enumerate(texts)
+    ]
+
+
+def test_an_exhausted_stream_is_the_sdks_generator_and_its_row_has_text_usage_and_ttft(
+    replay: Replay,
+) -> None:
+    server = replay(recorded("streaming", "sync"))
+    with tracklm.start_run() as run:
+        stream = client(server).models.generate_content_stream(model=MODEL, contents=POEM)
+        assert inspect.isgenerator(stream)
+        text = "".join(chunk.text or "" for chunk in stream)
+
+    got = row(run)
+    assert got["outputs"] == text
+    assert text.startswith("When systems hum")
+    assert text.endswith("shine so bright.")
+    assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, 388, 2589)
+    assert got["reasoning_tokens"] == (2193 if HAS_THOUGHTS_COUNT else None)
+    assert (got["response_model"], got["finish_reason"]) == ("gemini-2.5-flash", "stop")
+    assert got["response_id"] == ("vizpaJGEDvXZnvgPisGa2A0" if HAS_RESPONSE_ID else None)
+    assert (got["operation"], got["stream"], got["status"]) == ("generate_content", True, "ok")
+    assert 0 < got["ttft_ms"] <= got["latency_ms"]
+    assert loads(got["inputs"]) == [{"role": "user", "content": POEM}]
+    assert server.requests[0].query == {"alt": "sse"}
+    assert tracklm.get_run(run.info.run_id).data.metrics["ttft_ms"] == pytest.approx(
+        got["ttft_ms"], abs=1e-3
+    )
+
+
+def test_an_async_stream_is_the_sdks_async_iterator_and_is_recorded(replay: Replay) -> None:
+    server = replay(recorded("streaming", "async"))
+
+    async def call() -> str:
+        stream = await client(server).aio.models.generate_content_stream(model=MODEL, contents=POEM)
+        assert inspect.isasyncgen(stream)
+        return "".join([chunk.text or "" async for chunk in stream])
+
+    with tracklm.start_run() as run:
+        text = asyncio.run(call())
+
+    got = row(run)
+    assert got["outputs"] == text
+    assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, 257, 1522)
+    assert (got["stream"], got["finish_reason"]) == (True, "stop")
+    assert got["ttft_ms"] is not None
+
+
+def _break_after_one(stream: Any) -> None:
+    for _ in stream:
+        break
+
+
+def _never_iterate(stream: Any) -> None:
+    pass
+
+
+@pytest.mark.parametrize("leave", [_break_after_one, _never_iterate])
+def test_a_stream_dropped_unfinished_gives_exactly_one_row(
+    server: LLMServer, leave: Callable[[Any], None]
+) -> None:
+    server.queue_response(200, chunks=chunks("one ", "two ", "three", tokens=usage(3, 3)))
+    with tracklm.start_run() as run:
+        stream = client(server).models.generate_content_stream(model=MODEL, contents="count")
+        leave(stream)
+        del stream
+        gc.collect()
+
+    got = row(run)
+    assert (got["stream"], got["status"]) == (True, "ok")
+    if leave is _never_iterate:  # a sync stream's request is sent at its first next()
+        assert (got["outputs"], got["ttft_ms"], len(server.requests)) == (None, None, 0)
+    else:
+        assert (got["outputs"], got["finish_reason"], got["input_tokens"]) == ("one ", None, None)
+        assert got["ttft_ms"] is not None
+
+
+def test_a_closed_stream_is_finished_at_once(server: LLMServer) -> None:
+    server.queue_response(200, chunks=chunks("a ", "b ", "c"))
+    with tracklm.start_run() as run:
+        stream = client(server).models.generate_content_stream(model=MODEL, contents="abc")
+        next(stream)
+        stream.close()
+        found = rows(run)  # the stream is still referenced: no garbage collection needed
+
+    assert [(r["outputs"], r["status"]) for r in found] == [("a ", "ok")]
+    del stream
+    gc.collect()
+    assert len(rows(run)) == 1
+
+
+def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
+    server: LLMServer,
+) -> None:
+    server.queue_response(200, chunks=chunks("partial ", "partial ", "never"), cut_after=2)
+    seen: list[str] = []
+    with tracklm.start_run() as run:
+        stream = client(server).models.generate_content_stream(model=MODEL, contents="go")
+        with pytest.raises(Exception, match=CUT_SHORT) as raised:
+            seen.extend(chunk.text or "" for chunk in stream)
+
+    got = row(run)
+    assert seen == ["partial ", "partial "]
+    assert (got["status"], got["outputs"], got["response_id"]) == (
+        "error",
+        "partial partial ",
+        "resp-stream-1" if HAS_RESPONSE_ID else None,
+    )
+    assert got["error"] == f"{type(raised.value).__name__}: {raised.value}"
+
+
+def test_a_stream_cut_before_its_usage_has_unknown_not_zero_tokens(server: LLMServer) -> None:
+    first = answer("half", finish=None, tokens={"trafficType": "ON_DEMAND"})
+    server.queue_response(200, chunks=[first, first], cut_after=1)
+    with tracklm.start_run() as run:
+        stream = client(server).models.generate_content_stream(model=MODEL, contents="go")
+        with pytest.raises(Exception, match=CUT_SHORT):
+            list(stream)
+
+    got = row(run)
+    assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (None, None, None)
+    assert "input_tokens" not in tracklm.get_run(run.info.run_id).data.metrics
+
+
+def test_streamed_function_calls_are_gathered(server: LLMServer) -> None:
+    call = {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}
+    server.queue_response(
+        200,
+        chunks=[
+            answer("Let me check. ", finish=None),
+            answer(call, tokens=usage(10, 6)),
+        ],
+    )
+    with tracklm.start_run() as run:
+        list(client(server).models.generate_content_stream(model=MODEL, contents="Weather?"))
+
+    got = row(run)
+    assert loads(got["outputs"]) == {
+        "content": "Let me check. ",
+        "tool_calls": [{"id": None, "name": "get_weather", "arguments": {"city": "Oslo"}}],
+    }
+    assert (got["finish_reason"], got["total_tokens"]) == ("stop", 16)
+
+
+def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
+    server: LLMServer,
+) -> None:
+    server.queue_response(200, chunks=chunks("x ", "y ", "z"), times=3)
+
+    async def calls() -> None:
+        models = client(server).aio.models
+        broken = await models.generate_content_stream(model=MODEL, contents="broken")
+        async for _ in broken:
+            break
+        closed = await models.generate_content_stream(model=MODEL, contents="closed")
+        await closed.aclose()
+        unread = await models.generate_content_stream(model=MODEL, contents="unread")
+        del broken, unread
+        gc.collect()
+
+    with tracklm.start_run() as run:
+        asyncio.run(calls())
+
+    found = rows(run)
+    assert [loads(r["inputs"])[0]["content"] for r in found] == ["broken", "closed", "unread"]
+    assert [r["outputs"] for r in found] == ["x ", None, None]
+    assert {(r["stream"], r["status"]) for r in found} == {(True, "ok")}
