@@ -11,24 +11,29 @@ Variants, all in one run and on the same calls:
 * ``mlflow``: ``mlflow.openai.autolog()`` (traces to a SQLite tracking store, MLflow's default
   asynchronous trace logging).
 
-Two measurements, each variant in a child process of its own, the variants alternating in
-rounds (the order rotates each round) and the samples of all rounds pooled:
+Each variant runs in child processes of its own; the variants alternate in rounds (the order
+rotates each round) and the samples of all rounds are pooled. Most figures use a fake
+transport: ``http_client=httpx2.Client(transport=httpx2.MockTransport(...))`` returns
+responses recorded once from ``LLMServer``'s echo mode, so a call costs only the SDK's and the
+instrumentation's own work. Measurements (``--modes``):
 
-* ``fake``: the client gets ``http_client=httpx2.Client(transport=httpx2.MockTransport(...))``
-  that returns canned responses (recorded once from ``LLMServer``'s echo mode), so a call
-  costs only the SDK's and the instrumentation's own work: added = variant - bare, on medians
-  and on p99s. This is the figure the targets are checked against.
-* ``server``: real HTTP to one ``LLMServer`` (echo mode) run by the parent process for every
-  child; the round trip dominates and is noisy, so these figures are for context.
+* ``paired``: in one process, the instrumentation switched on and off in alternating blocks of
+  calls; added = on - off (medians, p99s, caller CPU). The direct overhead, back to back.
+* ``paced``: the same with 2 ms of sleep after each call (the network wait of a real call).
+* ``fake``: each variant in its own processes, back to back; added = variant - bare.
+* ``server``: real HTTP to one ``LLMServer`` (echo mode) run by the parent; noisy, context.
+
+``--inside`` times tracklm's wrapper from the inside (shims around and within it).
 
 Per call it times chat (``chat.completions.create``), embeddings (``embeddings.create``) and a
-stream (``stream=True``, ~64 chunks): time to first chunk (from the call to the first chunk in
+stream (``stream=True``, 66 chunks): time to first chunk (from the call to the first chunk in
 the caller's hands) and time per chunk after the first ((last - first) / (chunks - 1), which
 includes finishing the record once at the end). Run::
 
     uv run --with mlflow --with opentelemetry-instrumentation-openai-v2 --with httpx \\
         --with 'opentelemetry-util-genai<1' python benchmarks/bench_openai_overhead.py
     uv run python benchmarks/bench_openai_overhead.py --quick      # tracklm only, smoke run
+    uv run python benchmarks/bench_openai_overhead.py --inside     # time inside the wrapper
     uv run python benchmarks/bench_openai_overhead.py --profile    # cProfile of the caller path
 
 A peer that is not installed (or fails) is reported as such; the other variants still run.

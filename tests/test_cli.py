@@ -135,3 +135,54 @@ def test_demo_records_an_autologged_app_into_the_default_store_and_says_where(
     assert list(table["stream"]) == [False, True, False, False, False]
     assert list(table["status"]) == ["ok", "ok", "ok", "ok", "error"]
     assert "get_weather" in table["outputs"][3]
+
+
+SPREADSHEET_TRAPS = [
+    "=1+1",
+    '=HYPERLINK("http://evil.example","click me")',
+    "-2+3",
+    "+cmd|' /C calc'!A0",
+    "@SUM(A1:A9)",
+    "\t=tabbed",
+    'say "hi", then\nleave\r\nnow',
+    "é中文🙂",
+    "  spaced  ",
+]
+
+
+def test_table_as_xlsx_holds_every_cell_as_text_and_no_formula(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openpyxl = pytest.importorskip("openpyxl")  # a dev dependency: installed by `uv run`
+    with tracklm.start_run() as run:
+        tracklm.log_table(
+            {
+                "outputs": SPREADSHEET_TRAPS,
+                "n": list(range(len(SPREADSHEET_TRAPS))),
+                "score": [0.5] * len(SPREADSHEET_TRAPS),
+            },
+            "predictions.csv",
+        )
+        tracklm.log_table({"outputs": ["x" * 40_000, None, "bell\x07"]}, "predictions.csv")
+    out = tmp_path / "predictions.xlsx"
+    args = [run.info.run_id, "predictions.csv", "--format", "xlsx", "--output", str(out)]
+    assert _run(capsys, "table", *args) == ""
+
+    sheet = openpyxl.load_workbook(out).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert {c.data_type for c in cells} == {"s"}  # text, never "f" (a formula) nor a number
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == ["outputs", "n", "score"]
+    assert [r[0] for r in values[1:10]] == SPREADSHEET_TRAPS
+    assert values[1][1:] == ["0", "0.5"]
+    assert values[10][0] == "x" * 32_767  # a spreadsheet cell's limit
+    assert values[11] == [None, None, None]
+    assert values[12][0] == "bell_x0007_"  # XML cannot hold it: the format's own escape
+
+
+def test_table_as_xlsx_needs_an_output_file(
+    logged_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--tracking-uri", tracklm.get_tracking_uri(), "table", logged_run, "--format", "xlsx"]
+    assert main(argv) == 1
+    assert "--output" in capsys.readouterr().err

@@ -5,7 +5,7 @@
     tracklm experiments
     tracklm runs [--experiment NAME]
     tracklm show RUN_ID
-    tracklm table RUN_ID [ARTIFACT] [--format csv|json]
+    tracklm table RUN_ID [ARTIFACT] [--format csv|json|xlsx] [--output FILE]
     tracklm demo
 
 ``--tracking-uri`` (or ``TRACKLM_TRACKING_URI``) chooses the store, ``--artifact-root`` (or
@@ -16,13 +16,14 @@ for scripts. A password in the tracking URI is never printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
 
 from tracklm import _config
 from tracklm._errors import TracklmError
@@ -84,10 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("artifact", nargs="?", default=None)
     sub.add_argument(
         "--format",
-        choices=("csv", "json"),
+        choices=("csv", "json", "xlsx"),
         default=None,
-        help="csv or json (JSON lines) instead of a readable table",
+        help="csv, json (JSON lines) or xlsx (a workbook for spreadsheets, every cell text: "
+        "needs --output) instead of a readable table",
     )
+    sub.add_argument("--output", "-o", default=None, help="write to this file, not to stdout")
     sub.add_argument("--limit", type=int, default=None, help="print at most this many rows")
     sub.add_argument("--columns", default=None, help="comma-separated columns to print")
     sub.set_defaults(handler=_table)
@@ -223,21 +226,53 @@ def _table(args: argparse.Namespace) -> int:
             )
             return 1
         frame = frame[wanted]
-    if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json" or args.json:
-        for record in frame.to_dict(orient="records"):
-            print(
-                json.dumps(
+    if args.format == "xlsx":
+        return _xlsx(args, client, run.info.run_id, artifact, [str(c) for c in frame.columns])
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout
+        if args.output is not None:
+            out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+        if args.format == "csv":
+            frame.to_csv(out, index=False)
+        elif args.format == "json" or args.json:
+            for record in frame.to_dict(orient="records"):
+                line = json.dumps(
                     _json_floats({str(k): v for k, v in record.items()}),
                     ensure_ascii=False,
                     default=str,
                 )
-            )
-    else:
-        rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
-        _print_table(rows, [str(c) for c in frame.columns])
-        print(f"({len(frame)} rows)")
+                print(line, file=out)
+        else:
+            rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+            _print_table(rows, [str(c) for c in frame.columns], file=out)
+            print(f"({len(frame)} rows)", file=out)
+    return 0
+
+
+def _xlsx(
+    args: argparse.Namespace,
+    client: TracklmClient,
+    run_id: str,
+    artifact: str,
+    columns: list[str],
+) -> int:
+    """Write the table as a workbook in which every cell is text (no formula runs)."""
+    from tracklm._xlsx import write_xlsx
+
+    if args.output is None:
+        print("tracklm: --format xlsx writes a file: add --output FILE.xlsx", file=sys.stderr)
+        return 1
+    # the stored rows, not the DataFrame: pandas would turn 0 into 0.0 beside a missing value
+    rows = client._store.read_table(run_id, artifact) or []
+    if args.limit is not None:
+        rows = rows[: max(0, args.limit)]
+    with open(args.output, "wb") as out:
+        write_xlsx(
+            out,
+            columns,
+            ([row.get(c) for c in columns] for row in rows),
+            sheet=artifact.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+        )
     return 0
 
 
@@ -261,14 +296,16 @@ def _emit(
         _print_table(rows, columns)
 
 
-def _print_table(rows: list[dict[str, Any]], columns: list[str], width: int = 40) -> None:
+def _print_table(
+    rows: list[dict[str, Any]], columns: list[str], width: int = 40, file: IO[str] | None = None
+) -> None:
     """Print rows as aligned columns, each cell cut to ``width`` characters on one line."""
     cells = [[_cell(row.get(c), width) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    print("  ".join("-" * w for w in widths))
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=file)
+    print("  ".join("-" * w for w in widths), file=file)
     for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=file)
 
 
 def _cell(value: Any, width: int = 60) -> str:

@@ -11,6 +11,7 @@ import decimal
 import fractions
 import math
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..test_properties import keys
 from ._app import assert_store_whole, client, rows, user, with_and_without_tracklm
 
 SETTINGS = settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -42,7 +43,7 @@ class BrokenStr:
 
 
 TEXT = st.text(
-    st.characters(codec=None, categories=None) | st.sampled_from("\x00\r\n\t\",=-+@"),
+    st.characters(codec=None, categories=None) | st.sampled_from('\x00\r\n\t",=-+@'),
     max_size=40,
 )
 SCALARS = (
@@ -77,10 +78,21 @@ def same(got: Any, want: Any) -> bool:
     if isinstance(want, list):
         return isinstance(got, list) and len(got) == len(want) and all(map(same, got, want))
     if isinstance(want, dict):
-        return isinstance(got, dict) and got.keys() == want.keys() and all(
-            same(got[k], want[k]) for k in want
+        return (
+            isinstance(got, dict)
+            and got.keys() == want.keys()
+            and all(same(got[k], want[k]) for k in want)
         )
     return bool(got == want) and type(got) is type(want)
+
+
+def refusal(call: Callable[[], Any]) -> str | None:
+    """The message of the TracklmError ``call`` raises, or None when it logs."""
+    try:
+        call()
+    except tracklm.TracklmError as exc:
+        return str(exc)
+    return None
 
 
 def new_run() -> tuple[tracklm.TracklmClient, str]:
@@ -100,12 +112,11 @@ def test_any_key_and_value_is_refused_with_a_tracklm_error_or_stored_as_logged(
         ("tag", client.set_tag),
         ("metric", client.log_metric),
     ):
-        try:
-            log(run_id, key, value)
-        except tracklm.TracklmError as exc:
-            assert str(exc)  # a message that says what was wrong
-            continue
-        stored[kind] = value
+        message = refusal(lambda log=log: log(run_id, key, value))
+        if message is None:
+            stored[kind] = value
+        else:
+            assert message  # one that says what was wrong
     data = client.get_run(run_id).data
     for kind, field in (("param", data.params), ("tag", data.tags)):
         if kind in stored:
@@ -122,10 +133,11 @@ def test_any_key_and_value_is_refused_with_a_tracklm_error_or_stored_as_logged(
 def test_any_cell_is_refused_or_stored_as_its_json_form(cells: list[Any], suffix: str) -> None:
     client, run_id = new_run()
     name = f"cells.{suffix}"
-    try:
-        client.log_table(run_id, {"cell": cells, "n": list(range(len(cells)))}, name)
-    except tracklm.TracklmError as exc:
-        assert "could not turn a cell" in str(exc)
+    message = refusal(
+        lambda: client.log_table(run_id, {"cell": cells, "n": list(range(len(cells)))}, name)
+    )
+    if message is not None:
+        assert "could not turn a cell" in message
         return
     assert client.flush().ok
     stored = client._store.read_table(run_id, name)  # exactly what the store holds
@@ -165,10 +177,13 @@ def test_dataframes_with_odd_dtypes_are_stored_as_text_numbers_and_nulls(store_d
     assert stored is not None
     first, second = stored
     assert first["tz"] == "2024-03-31T03:30:00+02:00"  # its zone kept
-    assert first["category"] == "low" and math.isnan(second["category"])  # pandas' NaN
-    assert first["object"].startswith("<") and second["object"] == "text"
+    assert first["category"] == "low"
+    assert math.isnan(second["category"])
+    assert first["object"].startswith("<")
+    assert second["object"] == "text"
     assert first["nested"] == [1, [2, {"k": 3}]]
-    assert second["nested"]["v"][0] == 1.5 and math.isnan(second["nested"]["v"][1])
+    assert second["nested"]["v"][0] == 1.5
+    assert math.isnan(second["nested"]["v"][1])
     assert (first["bytes"], second["bytes"]) == ("\x00\\xff raw", "")
     assert (first["timedelta"], second["timedelta"]) == ("0 days 00:00:01.500000", None)
     assert (first["period"], first["interval"]) == ("2024-01", "(0, 1]")
@@ -219,9 +234,11 @@ def test_numbers_a_store_cannot_hold_are_refused_at_the_call(call: Any, message:
 
 def test_a_huge_table_and_a_5_mb_cell_read_back_exactly(store_dir: Path) -> None:
     n = 50_000
-    big = "".join(chr(0x20 + i % 0x5F) for i in range(5_000_000)) + "\n,\"end"
+    big = "".join(chr(0x20 + i % 0x5F) for i in range(5_000_000)) + '\n,"end'
     with tracklm.start_run() as run:
-        tracklm.log_table({"i": list(range(n)), "text": [f"row {i}, \"q\"" for i in range(n)]}, "t.csv")
+        tracklm.log_table(
+            {"i": list(range(n)), "text": [f'row {i}, "q"' for i in range(n)]}, "t.csv"
+        )
         tracklm.log_table({"i": [n], "text": [big]}, "t.csv")
     loaded = tracklm.load_table("t.csv")
     assert loaded["i"].tolist() == list(range(n + 1))

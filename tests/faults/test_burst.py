@@ -74,6 +74,12 @@ for i in range(CALLS):
 burst_seconds = time.perf_counter() - started
 during = tracklm.flush(timeout=0.5)
 
+# a run started and ended while the buffer is full: neither waits, neither is dropped
+t = time.perf_counter()
+with tracklm.start_run(run_name="while-full", nested=True) as while_full:
+    pass
+run_seconds = time.perf_counter() - t
+
 # explicit logging waits for room instead of dropping
 done = threading.Event()
 def log_explicitly():
@@ -92,6 +98,7 @@ print(json.dumps({
     "during": [during.written, during.pending, during.dropped],
     "after": [after.written, after.pending, after.dropped],
     "waited": waited, "explicit_done": done.is_set(), "explicit_run": explicit.info.run_id,
+    "run_seconds": run_seconds, "while_full": while_full.info.run_id,
 }))
 """
 
@@ -113,8 +120,11 @@ def test_a_burst_beyond_the_buffer_drops_and_counts_autolog_records_only(
     dropped = report["after"][2]
     assert report["during"][2] == dropped  # every drop happened in the burst, counted then
     assert CALLS - CAPACITY <= dropped < CALLS  # the buffer took what it could hold
-    # explicit logging waited for room, and lost nothing
-    assert report["waited"] and report["explicit_done"]
+    # explicit logging waited for room, and lost nothing; a run's start and end did not wait
+    assert report["waited"]
+    assert report["explicit_done"]
+    assert report["run_seconds"] < 1.0
+    assert tracklm.get_run(report["while_full"]).info.status == "FINISHED"
     assert report["after"][1] == 0
     # memory: bounded by the buffer, not by the number of calls (each holds a 20 KB answer)
     growth = report["rss"][str(CALLS)] - report["rss"][str(2 * CAPACITY)]

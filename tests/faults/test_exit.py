@@ -89,7 +89,8 @@ def test_exit_while_the_writer_is_stuck_ends_in_time_and_journals_the_rest(
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     try:
         if with_journal:
             assert proc.stdout.readline().strip() == "lock"

@@ -113,7 +113,8 @@ def test_a_call_whose_retries_run_out_raises_the_same_error_and_gives_an_error_r
     without, with_ = with_and_without_tracklm(lambda s: chat(s, retries=2), fault)
 
     assert (with_.error, with_.requests) == (without.error, 3)
-    assert with_.error is not None and with_.error[0] is sdk_error
+    assert with_.error is not None
+    assert with_.error[0] is sdk_error
     (row,) = rows()
     assert row["status"] == "error"
     assert row["error"] == f"{sdk_error.__name__}: {with_.error[1]}"

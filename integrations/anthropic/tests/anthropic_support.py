@@ -1,4 +1,4 @@
-"""Helpers shared by the Anthropic integration's tests: clients, rows, scripted responses."""
+"""Helpers shared by the Anthropic integration's tests: clients, scripted responses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import anthropic
 import pytest
 
-import tracklm
 from tracklm.testing import LLMServer
 
 Replay = Callable[..., LLMServer]
@@ -93,24 +92,3 @@ def sse(found: Iterable[tuple[str, dict[str, Any]]]) -> list[bytes]:
 def error(kind: str, text: str) -> dict[str, Any]:
     """An Anthropic API error body."""
     return {"type": "error", "error": {"type": kind, "message": text}}
-
-
-def rows(run: Any) -> list[dict[str, Any]]:
-    """The run's predictions rows, oldest first, with None for empty cells."""
-    assert tracklm.flush(timeout=30).ok
-    frame = tracklm.load_table("predictions.csv", run_ids=[run.info.run_id])
-    records: list[dict[str, Any]] = (
-        frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    )
-    return sorted(records, key=lambda r: int(r["step"]))
-
-
-def row(run: Any) -> dict[str, Any]:
-    """The run's only row."""
-    (only,) = rows(run)
-    return only
-
-
-def loads(cell: Any) -> Any:
-    """A JSON cell of a row."""
-    return None if cell is None else json.loads(cell)

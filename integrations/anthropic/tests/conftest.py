@@ -6,8 +6,7 @@ tracklm raises instead of being logged) with autolog on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
@@ -15,7 +14,7 @@ import pytest
 
 import tracklm
 from tracklm.testing import LLMServer, isolated_tracklm
-from tracklm.testing._fixtures import find_fixtures_dir
+from tracklm.testing.pytest_plugin import Replay, tracklm_replay  # noqa: F401 (fixture)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,22 +42,8 @@ def server() -> Iterator[LLMServer]:
         yield started
 
 
-@pytest.fixture(scope="session")
-def cassettes_dir() -> Path:
-    found = find_fixtures_dir(__file__)
-    if found is None:
-        pytest.skip("no recorded cassettes: set TRACKLM_FIXTURES_DIR")
-    return found / "anthropic" / "cassettes"
-
-
 @pytest.fixture
-def replay(cassettes_dir: Path) -> Iterator[Callable[..., LLMServer]]:
+def replay(tracklm_replay: Replay) -> Replay:  # noqa: F811 (the fixture imported)
     """``replay("messages__test_anthropic_tools_legacy", ...)``: a started server replaying
-    the cassettes ``test_<name>.yaml``."""
-    with ExitStack() as stack:
-
-        def start(*names: str) -> LLMServer:
-            paths = [cassettes_dir / f"test_{n}.yaml" for n in names]
-            return stack.enter_context(LLMServer(paths))
-
-        yield start
+    the recorded cassettes ``test_<name>.yaml`` of ``anthropic``."""
+    return lambda *names: tracklm_replay("anthropic", *(f"test_{n}" for n in names))

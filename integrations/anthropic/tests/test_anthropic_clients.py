@@ -15,13 +15,13 @@ import anthropic
 import pytest
 import wrapt
 from anthropic._base_client import AsyncAPIClient, SyncAPIClient
-from anthropic_support import API_KEY, JOKE, aclient, client, events, loads, message, row, rows
+from anthropic_support import API_KEY, JOKE, aclient, client, events, message
 from tracklm_anthropic import AnthropicIntegration
 from tracklm_anthropic._providers import provider_of
 
 import tracklm
-from tracklm.autolog._discovery import version_matches
-from tracklm.testing import LLMServer
+from tracklm.integration import version_matches
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 PATCHED = [(SyncAPIClient, "request"), (AsyncAPIClient, "request")]
 BEDROCK_MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -68,13 +68,13 @@ def test_a_bedrock_call_is_recorded_with_its_provider_and_model(server: LLMServe
     sent = server.requests[0]
     assert sent.path == f"/model/{BEDROCK_MODEL}/invoke"
     assert "model" not in sent.json()  # Bedrock moves it to the URL; the row keeps it
-    got = row(run)
+    got = prediction(run)
     assert (got["provider"], got["model"], got["outputs"]) == (
         "aws.bedrock",
         BEDROCK_MODEL,
         "from bedrock",
     )
-    assert loads(got["params"]) == {"model": BEDROCK_MODEL, "max_tokens": 9, "top_k": 3}
+    assert json_cell(got["params"]) == {"model": BEDROCK_MODEL, "max_tokens": 9, "top_k": 3}
 
 
 def _vertex(server: LLMServer, cls: Any = anthropic.AnthropicVertex) -> Any:
@@ -112,14 +112,14 @@ def test_vertex_calls_sync_and_streamed_async_are_recorded_as_vertex_ai(
         prefix + "claude-3-5-haiku@20241022:rawPredict",
         prefix + "claude-3-5-haiku@20241022:streamRawPredict",
     ]
-    found = rows(run)
+    found = predictions(run)
     assert [(r["provider"], r["model"], r["outputs"], r["stream"]) for r in found] == [
         ("gcp.vertex_ai", "claude-3-5-haiku@20241022", "from vertex", False),
         ("gcp.vertex_ai", "claude-3-5-haiku@20241022", "streamed from vertex", True),
     ]
     # the client takes model out of the body it sends (in place, in old releases): not ours
     assert "model" not in server.requests[0].json()
-    assert loads(found[0]["params"]) == {"model": "claude-3-5-haiku@20241022", "max_tokens": 9}
+    assert json_cell(found[0]["params"]) == {"model": "claude-3-5-haiku@20241022", "max_tokens": 9}
 
 
 def test_token_counting_is_not_a_call_to_record(server: LLMServer) -> None:
@@ -160,7 +160,7 @@ def test_exclude_opt_out_and_disable_leave_calls_unrecorded(server: LLMServer) -
         client(server).messages.create(model="off", max_tokens=5, messages=JOKE)
 
     assert len(server.requests) == 5
-    assert [r["model"] for r in rows(run)] == ["recorded"]
+    assert [r["model"] for r in predictions(run)] == ["recorded"]
     assert tracklm.flush(timeout=30).ok
     for unrecorded in (excluded, after):
         assert tracklm.get_run(unrecorded.info.run_id).data.metrics == {}

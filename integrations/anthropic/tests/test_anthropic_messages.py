@@ -19,16 +19,13 @@ from anthropic_support import (
     aclient,
     client,
     error,
-    loads,
     message,
     needs_parse,
-    row,
-    rows,
     user,
 )
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 WEATHER: Any = {
     "name": "get_weather",
@@ -54,7 +51,7 @@ def test_a_message_row_holds_every_field(replay: Replay) -> None:
     with tracklm.start_run() as run:
         reply = client(server).messages.create(model=OPUS_3, max_tokens=1024, messages=JOKE)
 
-    got = row(run)
+    got = prediction(run)
     assert type(reply) is anthropic.types.Message
     assert {k: got[k] for k in ("integration", "provider", "operation", "step")} == {
         "integration": "anthropic",
@@ -64,10 +61,10 @@ def test_a_message_row_holds_every_field(replay: Replay) -> None:
     }
     assert (got["model"], got["response_model"]) == (OPUS_3, OPUS_3)
     assert got["response_id"] == "msg_01TPXhkPo8jy6yQMrMhjpiAE"
-    assert loads(got["inputs"]) == JOKE
+    assert json_cell(got["inputs"]) == JOKE
     assert got["outputs"] == reply.content[0].text  # type: ignore[union-attr]
     assert got["outputs"].startswith("Sure, here's a joke about OpenTelemetry")
-    assert loads(got["params"]) == {"model": OPUS_3, "max_tokens": 1024}
+    assert json_cell(got["params"]) == {"model": OPUS_3, "max_tokens": 1024}
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (17, 220, 237)
     assert got["cached_input_tokens"] is None  # not reported by this response: unknown, not 0
     assert (got["finish_reason"], got["stream"], got["status"]) == ("end_turn", False, "ok")
@@ -94,8 +91,8 @@ def test_run_params_and_metrics_come_from_the_calls(replay: Replay) -> None:
         )
         messages.create(model=OPUS_3, max_tokens=512, messages=JOKE, extra_body={"top_k": 5})
 
-    first, second = rows(run)
-    assert loads(first["params"]) == {
+    first, second = predictions(run)
+    assert json_cell(first["params"]) == {
         "model": OPUS_3,
         "max_tokens": 1024,
         "stop_sequences": ["\n\nHuman:"],
@@ -104,7 +101,7 @@ def test_run_params_and_metrics_come_from_the_calls(replay: Replay) -> None:
         "top_p": 0.9,
         "top_k": 40,
     }
-    assert loads(second["params"]) == {"model": OPUS_3, "max_tokens": 512, "top_k": 5}
+    assert json_cell(second["params"]) == {"model": OPUS_3, "max_tokens": 512, "top_k": 5}
     recorded = tracklm.get_run(run.info.run_id).data
     assert recorded.params == {
         "model": OPUS_3,
@@ -134,7 +131,11 @@ def test_sdk_sentinels_are_never_params(replay: Replay) -> None:
             extra_body={"top_k": not_given, "top_p": 0.7},
         )
 
-    assert loads(row(run)["params"]) == {"model": OPUS_3, "max_tokens": 1024, "top_p": 0.7}
+    assert json_cell(prediction(run)["params"]) == {
+        "model": OPUS_3,
+        "max_tokens": 1024,
+        "top_p": 0.7,
+    }
 
 
 def test_the_system_prompt_is_the_first_input_not_a_param(replay: Replay) -> None:
@@ -151,16 +152,16 @@ def test_the_system_prompt_is_the_first_input_not_a_param(replay: Replay) -> Non
             model=HAIKU_35, max_tokens=1024, system=blocks, messages=user("again")
         )
 
-    first, second = rows(run)
-    assert loads(first["inputs"]) == [{"role": "system", "content": system}, *question]
-    assert loads(second["inputs"])[0] == {"role": "system", "content": blocks}
-    assert "system" not in loads(first["params"])
+    first, second = predictions(run)
+    assert json_cell(first["inputs"]) == [{"role": "system", "content": system}, *question]
+    assert json_cell(second["inputs"])[0] == {"role": "system", "content": blocks}
+    assert "system" not in json_cell(first["params"])
     tracklm.autolog(log_inputs=False)
     with tracklm.start_run() as hidden:
         server.queue_response(200, message())
         client(server).messages.create(model=HAIKU_35, max_tokens=9, system=system, messages=JOKE)
-    assert row(hidden)["inputs"] is None
-    assert "system" not in str(row(hidden)["params"])
+    assert prediction(hidden)["inputs"] is None
+    assert "system" not in str(prediction(hidden)["params"])
 
 
 def test_tool_use_blocks_are_tool_calls_beside_the_text(replay: Replay) -> None:
@@ -176,8 +177,8 @@ def test_tool_use_blocks_are_tool_calls_beside_the_text(replay: Replay) -> None:
             tool_choice={"type": "auto"},
         )
 
-    got = row(run)
-    assert loads(got["outputs"]) == {
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {
         "content": "Certainly! I'd be happy to help you with both the current weather in New "
         "York and the current time there. Let's use the available tools to get this "
         "information for you.",
@@ -195,7 +196,7 @@ def test_tool_use_blocks_are_tool_calls_beside_the_text(replay: Replay) -> None:
         ],
     }
     assert got["finish_reason"] == "tool_use"
-    assert loads(got["params"]) == {
+    assert json_cell(got["params"]) == {
         "model": SONNET_35,
         "max_tokens": 1024,
         "tool_choice": {"type": "auto"},
@@ -212,8 +213,8 @@ def test_thinking_is_kept_apart_from_the_answer_and_its_budget_is_a_param(
             model=SONNET_37, max_tokens=2048, messages=STRAWBERRY, extra_body={"thinking": THINKING}
         )
 
-    got = row(run)
-    outputs = loads(got["outputs"])
+    got = prediction(run)
+    outputs = json_cell(got["outputs"])
     assert outputs["content"] == "The letter 'r' appears 3 times in the word \"strawberry\"."
     assert outputs["thinking"].startswith("Let me count the number of times the letter 'r'")
     assert set(outputs) == {"content", "thinking"}
@@ -231,7 +232,7 @@ def test_prompt_cache_tokens_are_part_of_the_input_tokens(replay: Replay) -> Non
         for _ in range(2):
             client(server).messages.create(model=SONNET_35, max_tokens=1024, messages=JOKE)
 
-    written, read = rows(run)
+    written, read = predictions(run)
     assert (written["input_tokens"], written["cached_input_tokens"]) == (4 + 1163, 0)
     assert (written["output_tokens"], written["total_tokens"]) == (187, 1167 + 187)
     assert (read["input_tokens"], read["cached_input_tokens"]) == (4 + 1163, 1163)
@@ -253,8 +254,8 @@ def test_an_image_input_is_recorded_as_sent(replay: Replay) -> None:
     with tracklm.start_run() as run:
         client(server).messages.create(model=OPUS_3, max_tokens=1024, messages=messages)
 
-    got = row(run)
-    assert loads(got["inputs"]) == messages
+    got = prediction(run)
+    assert json_cell(got["inputs"]) == messages
     assert got["input_tokens"] == 1381
 
 
@@ -276,9 +277,9 @@ def test_parse_records_the_parsed_output(replay: Replay) -> None:
         "traces of their ex in the logs!",
         rating=7,
     )
-    got = row(run)
-    assert loads(got["outputs"]) == parsed.parsed_output.model_dump()
-    assert loads(got["params"])["output_config"]["format"]["type"] == "json_schema"
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == parsed.parsed_output.model_dump()
+    assert json_cell(got["params"])["output_config"]["format"]["type"] == "json_schema"
     assert (got["total_tokens"], got["stream"]) == (222 + 39, False)
 
 
@@ -316,7 +317,7 @@ def test_an_error_is_the_sdks_own_object_and_its_row_says_why(
         asyncio.run(call_async()) if is_async else call()
 
     assert created == [raised.value]
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["model"], got["response_model"]) == ("error", "claude-x", None)
     assert got["error"] == f"{type(raised.value).__name__}: {raised.value}"
     assert f"scripted {kind}" in got["error"]
@@ -347,9 +348,9 @@ def test_an_async_message_is_recorded_like_a_sync_one(replay: Replay) -> None:
     with tracklm.start_run() as run:
         reply = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert type(reply) is anthropic.types.Message
-    assert loads(got["outputs"])["content"] == reply.content[-1].text
+    assert json_cell(got["outputs"])["content"] == reply.content[-1].text
     assert (got["response_id"], got["output_tokens"]) == ("msg_01K323C7usCsygx2Fpu5rnsJ", 145)
 
 
@@ -360,4 +361,4 @@ def test_a_later_change_to_the_messages_list_does_not_reach_the_row(server: LLMS
         reply = client(server).messages.create(model="m", max_tokens=5, messages=messages)
         messages.append({"role": "assistant", "content": reply.content})
 
-    assert loads(row(run)["inputs"]) == user("first question")
+    assert json_cell(prediction(run)["inputs"]) == user("first question")

@@ -9,21 +9,10 @@ from typing import Any
 import anthropic
 import pytest
 from anthropic._response import APIResponse, AsyncAPIResponse
-from anthropic_support import (
-    HAIKU_3,
-    JOKE,
-    OPUS_3,
-    Replay,
-    aclient,
-    client,
-    events,
-    message,
-    row,
-    rows,
-)
+from anthropic_support import HAIKU_3, JOKE, OPUS_3, Replay, aclient, client, events, message
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, prediction, predictions
 
 
 def test_a_raw_response_is_the_sdks_own_object_and_is_recorded_at_once(replay: Replay) -> None:
@@ -34,7 +23,7 @@ def test_a_raw_response_is_the_sdks_own_object_and_is_recorded_at_once(replay: R
         )
         assert type(raw).__name__ in ("LegacyAPIResponse", "APIResponse")  # by release
         assert raw.headers["content-encoding"] == "gzip"
-        got = row(run)  # recorded before anything is parsed
+        got = prediction(run)  # recorded before anything is parsed
 
     reply = raw.parse()
     assert got["outputs"] == reply.content[0].text  # type: ignore[union-attr]
@@ -52,7 +41,7 @@ def test_a_streamed_raw_response_records_the_stream_its_parse_gives(replay: Repl
         assert raw.parse() is stream
         pieces = [e.delta.text for e in stream if e.type == "content_block_delta"]
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == "".join(pieces)
     assert (got["input_tokens"], got["output_tokens"], got["stream"]) == (17, 171, True)
     assert got["ttft_ms"] is not None
@@ -70,7 +59,7 @@ def test_a_streamed_raw_response_never_parsed_gives_one_row_when_dropped(
         del raw
         gc.collect()
 
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["stream"], got["status"]) == (None, True, "ok")
 
 
@@ -87,7 +76,7 @@ def test_an_async_raw_response_is_recorded(server: LLMServer) -> None:
         raw = asyncio.run(call())
 
     assert raw.http_response.status_code == 200
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["total_tokens"]) == ("async raw", 5)
 
 
@@ -105,7 +94,7 @@ def test_a_streaming_response_is_recorded_from_what_the_caller_reads(
             getattr(response, read)()
         assert response.is_closed
 
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["response_model"], got["total_tokens"]) == (
         "lazy body",
         "claude-lazy",
@@ -128,7 +117,7 @@ def test_a_streamed_body_read_piece_by_piece_is_recorded_as_a_stream(
         pieces = list(getattr(response, iterate)())
 
     assert any("message_stop" in (p if isinstance(p, str) else p.decode()) for p in pieces)
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["stream"], got["input_tokens"]) == ("piece by piece", True, 3)
     assert (got["output_tokens"], got["finish_reason"]) == (5, "end_turn")
     assert got["ttft_ms"] is not None
@@ -146,7 +135,7 @@ def test_a_streaming_response_parsed_into_a_stream_records_the_stream(server: LL
         for _ in stream:
             break
 
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [(None, True)]
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [(None, True)]
 
 
 def test_a_streaming_response_left_unread_gives_one_row(server: LLMServer) -> None:
@@ -155,7 +144,7 @@ def test_a_streaming_response_left_unread_gives_one_row(server: LLMServer) -> No
     with tracklm.start_run() as run, messages.create(model="m", max_tokens=5, messages=JOKE):
         pass
 
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["status"], got["stream"]) == (None, "ok", False)
 
 
@@ -178,4 +167,7 @@ def test_an_async_streaming_response_is_recorded(server: LLMServer) -> None:
         lines = asyncio.run(call())
 
     assert "event: message_stop" in lines
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [("one", False), ("two", True)]
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [
+        ("one", False),
+        ("two", True),
+    ]

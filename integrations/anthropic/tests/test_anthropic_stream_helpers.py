@@ -8,23 +8,10 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic_support import (
-    HAIKU_35,
-    JOKE,
-    VERSION,
-    Replay,
-    aclient,
-    client,
-    error,
-    events,
-    loads,
-    row,
-    rows,
-    user,
-)
+from anthropic_support import HAIKU_35, JOKE, VERSION, Replay, aclient, client, error, events, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 HELLO = user("Say hello there!")
 
@@ -40,7 +27,7 @@ def test_text_stream_gives_the_text_and_one_row(replay: Replay) -> None:
         assert isinstance(stream, anthropic.MessageStream)
         text = "".join(stream.text_stream)
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text == "Hello there!"
     assert (got["response_id"], got["finish_reason"]) == (
         "msg_015gfMD3dPMTLGst8hsmvWJw",
@@ -48,7 +35,7 @@ def test_text_stream_gives_the_text_and_one_row(replay: Replay) -> None:
     )
     assert (got["stream"], got["input_tokens"], got["output_tokens"]) == (True, 11, 6)
     assert got["ttft_ms"] is not None
-    assert loads(got["params"]) == {"model": HAIKU_35, "max_tokens": 1024, "temperature": 0.3}
+    assert json_cell(got["params"]) == {"model": HAIKU_35, "max_tokens": 1024, "temperature": 0.3}
 
 
 def test_until_done_and_the_final_message_helpers_keep_working(replay: Replay) -> None:
@@ -60,7 +47,7 @@ def test_until_done_and_the_final_message_helpers_keep_working(replay: Replay) -
             stream.until_done()
             final = stream.get_final_message()
             final_text = stream.get_final_text()
-        found = rows(run)  # finished, though `stream` is still referenced
+        found = predictions(run)  # finished, though `stream` is still referenced
 
     (got,) = found
     assert got["outputs"] == final_text == final.content[0].text  # type: ignore[union-attr]
@@ -80,7 +67,7 @@ def test_iterating_the_helpers_events_records_the_streamed_message(replay: Repla
         kinds = {event.type for event in stream}
 
     assert {"text", "message_stop"} <= kinds
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"].startswith("Here's a joke about OpenTelemetry:")
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (17, 108, 125)
 
@@ -92,7 +79,7 @@ def test_a_helper_left_early_is_finished_when_its_with_block_ends(server: LLMSer
             for event in stream:
                 if event.type == "text":
                     break
-        found = rows(run)
+        found = predictions(run)
 
     assert [(r["outputs"], r["stream"], r["status"]) for r in found] == [("first", True, "ok")]
     assert stream.response.is_closed
@@ -118,7 +105,7 @@ def test_a_helper_whose_request_fails_raises_the_sdks_error_and_records_it(
     ):
         pass
 
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["stream"], got["model"]) == ("error", True, "m")
     assert got["error"] == f"BadRequestError: {raised.value}"
 
@@ -137,7 +124,7 @@ def test_the_async_helper_gives_one_row_with_the_final_message(replay: Replay) -
     with tracklm.start_run() as run:
         final = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == final.content[0].text
     assert (got["response_id"], got["output_tokens"]) == ("msg_01E414PCSTg6skd6JWPTX5Uc", 79)
 
@@ -158,7 +145,7 @@ def test_an_async_helper_left_early_gives_one_row(server: LLMServer) -> None:
     with tracklm.start_run() as run:
         asyncio.run(call())
 
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [("x", True), ("z", True)]
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [("x", True), ("z", True)]
 
 
 def _beta_messages(aio: anthropic.AsyncAnthropic) -> Any:
@@ -191,7 +178,7 @@ def test_the_async_beta_helper_is_recorded_too(replay: Replay) -> None:
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text
     assert text.startswith("Why did the developer love OpenTelemetry?")
     assert (got["response_id"], got["total_tokens"]) == ("msg_01BetaStreamTest1234567", 17 + 20)

@@ -19,15 +19,12 @@ from anthropic_support import (
     aclient,
     client,
     events,
-    loads,
-    row,
-    rows,
     sse,
     user,
 )
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 
 def _text(events: Any) -> str:
@@ -52,14 +49,14 @@ def test_an_exhausted_stream_is_the_sdks_and_its_row_has_text_usage_and_ttft(
         with stream as entered:
             text = _text(entered)
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text
     assert text.startswith("Here's an OpenTelemetry-themed joke for you:")
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (17, 171, 188)
     assert (got["response_model"], got["response_id"]) == (HAIKU_3, "msg_01MXWxhWoPSgrYhjTuMDM6F1")
     assert (got["finish_reason"], got["stream"], got["status"]) == ("end_turn", True, "ok")
     assert 0 < got["ttft_ms"] <= got["latency_ms"]
-    assert loads(got["params"]) == {"model": HAIKU_3, "max_tokens": 1024}
+    assert json_cell(got["params"]) == {"model": HAIKU_3, "max_tokens": 1024}
     metrics = tracklm.get_run(run.info.run_id).data.metrics
     assert metrics["ttft_ms"] == pytest.approx(got["ttft_ms"], abs=1e-3)
 
@@ -76,8 +73,8 @@ def test_streamed_tool_use_is_assembled_from_its_json_pieces(replay: Replay) -> 
         )
         list(stream)
 
-    got = row(run)
-    outputs = loads(got["outputs"])
+    got = prediction(run)
+    outputs = json_cell(got["outputs"])
     assert outputs["content"].startswith("Certainly! I can help you with that information.")
     assert outputs["tool_calls"] == [
         {
@@ -107,15 +104,15 @@ def test_streamed_thinking_is_kept_apart_from_the_answer(replay: Replay) -> None
         for _ in stream:
             pass
 
-    got = row(run)
-    outputs = loads(got["outputs"])
+    got = prediction(run)
+    outputs = json_cell(got["outputs"])
     assert outputs["content"] == "The letter 'r' appears 3 times in the word \"strawberry\"."
     assert outputs["thinking"].startswith("Let me count the occurrences of the letter 'r'")
     assert outputs["thinking"].endswith(
         "So the letter 'r' appears 3 times in the word \"strawberry\"."
     )
     assert (got["output_tokens"], got["total_tokens"]) == (216, 52 + 216)
-    assert loads(got["params"])["thinking_budget_tokens"] == 1024
+    assert json_cell(got["params"])["thinking_budget_tokens"] == 1024
 
 
 def test_a_streamed_prompt_cache_hit_counts_in_the_input_tokens(replay: Replay) -> None:
@@ -128,7 +125,7 @@ def test_a_streamed_prompt_cache_hit_counts_in_the_input_tokens(replay: Replay) 
                 )
             )
 
-    written, read = rows(run)
+    written, read = predictions(run)
     assert [written["input_tokens"], written["cached_input_tokens"]] == [4 + 1165, 0]
     assert [read["input_tokens"], read["cached_input_tokens"]] == [4 + 1165, 1165]
     assert (written["output_tokens"], read["output_tokens"]) == (201, 221)
@@ -154,7 +151,7 @@ def test_a_stream_dropped_unfinished_gives_exactly_one_row(
         del stream
         gc.collect()
 
-    got = row(run)
+    got = prediction(run)
     assert (got["stream"], got["status"], got["outputs"]) == (True, "ok", None)
     if leave is _never_iterate:
         assert (got["ttft_ms"], got["response_model"]) == (None, None)
@@ -179,14 +176,14 @@ def test_a_stream_left_by_with_or_closed_is_finished_at_once(server: LLMServer) 
         closed = messages.create(model="m", max_tokens=5, messages=JOKE, stream=True)
         _read_three_events(closed)
         closed.close()
-        found = rows(run)  # both streams are still referenced: no garbage collection needed
+        found = predictions(run)  # both streams are still referenced: no garbage collection needed
 
     assert [r["outputs"] for r in found] == ["a", "a"]
     assert left.response.is_closed
     assert closed.response.is_closed
     del left, closed
     gc.collect()
-    assert len(rows(run)) == 2
+    assert len(predictions(run)) == 2
 
 
 def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
@@ -200,7 +197,7 @@ def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
         with pytest.raises(Exception, match=r"incomplete chunked read|peer closed") as raised:
             seen.extend(e.type for e in stream)
 
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["outputs"], got["response_model"]) == (
         "error",
         "partial text",
@@ -223,7 +220,7 @@ def test_an_error_event_midway_is_the_sdks_error_and_the_rows(server: LLMServer)
         with pytest.raises(anthropic.APIStatusError, match="Overloaded") as raised:
             list(stream)
 
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["outputs"]) == ("error", "so far")
     assert got["error"] == f"{type(raised.value).__name__}: {raised.value}"
 
@@ -244,7 +241,7 @@ def test_an_async_stream_is_recorded_and_stays_an_async_stream(replay: Replay) -
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text != ""
     assert (got["stream"], got["finish_reason"], got["status"]) == (True, "end_turn", "ok")
     assert got["ttft_ms"] is not None
@@ -272,7 +269,7 @@ def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
     with tracklm.start_run() as run:
         asyncio.run(calls())
 
-    assert [(r["outputs"], r["status"]) for r in rows(run)] == [
+    assert [(r["outputs"], r["status"]) for r in predictions(run)] == [
         ("x", "ok"),
         (None, "ok"),
         (None, "ok"),

@@ -15,16 +15,13 @@ from anthropic_support import (
     client,
     error,
     events,
-    loads,
     message,
     needs_parse,
-    row,
-    rows,
     user,
 )
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest
+from tracklm.testing import LLMServer, RecordedRequest, json_cell, prediction, predictions
 
 
 def _every_form(server: LLMServer) -> int:
@@ -111,7 +108,7 @@ def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
         _every_form(server)
     logged = _sent(server, calls)
 
-    assert len(rows(run)) == calls
+    assert len(predictions(run)) == calls
     for plain, seen in zip(bare, logged, strict=True):
         assert (seen.method, seen.path, seen.query, seen.body) == (
             plain.method,
@@ -132,7 +129,7 @@ def test_a_messages_generator_reaches_the_server_whole_and_the_row(server: LLMSe
 
     assert server.requests[0].json()["messages"] == sent
     assert reply.content[0].text == "from a generator"  # type: ignore[union-attr]
-    assert loads(row(run)["inputs"]) == sent
+    assert json_cell(prediction(run)["inputs"]) == sent
 
 
 def test_the_return_values_are_the_sdks_own_objects(server: LLMServer) -> None:
@@ -156,7 +153,7 @@ def test_parse_without_a_format_returns_the_sdks_parsed_message(server: LLMServe
         parsed = client(server).messages.parse(model="m", max_tokens=5, messages=JOKE)
 
     assert type(parsed).__name__.startswith("ParsedMessage")
-    assert row(run)["outputs"] == "not structured"
+    assert prediction(run)["outputs"] == "not structured"
 
 
 def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
@@ -177,7 +174,7 @@ def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
         with contextlib.suppress(anthropic.AuthenticationError):
             client(server).messages.create(model="m", max_tokens=5, messages=JOKE)
 
-    assert len(rows(run)) == 3
+    assert len(predictions(run)) == 3
     # x-api-key, or (current releases) Authorization: Bearer
     sent = [f"{r.header('x-api-key')} {r.header('authorization')}" for r in server.requests]
     assert all(API_KEY in headers for headers in sent)

@@ -8,8 +8,8 @@ again afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from google_support import GENAI_VERSION, OPEN_CLIENTS
 
 import tracklm
 from tracklm.testing import LLMServer, isolated_tracklm
-from tracklm.testing._fixtures import find_fixtures_dir
+from tracklm.testing.pytest_plugin import Replay, tracklm_replay  # noqa: F401 (fixture)
 
 
 def pytest_report_header() -> str:
@@ -39,20 +39,8 @@ def server() -> Iterator[LLMServer]:
         yield started
 
 
-@pytest.fixture(scope="session")
-def cassettes_dir() -> Path:
-    found = find_fixtures_dir(__file__)
-    if found is None:
-        pytest.skip("no recorded cassettes: set TRACKLM_FIXTURES_DIR")
-    return found / "google-genai" / "cassettes"
-
-
 @pytest.fixture
-def replay(cassettes_dir: Path) -> Iterator[Callable[..., LLMServer]]:
-    """``replay("test_streaming[...]", ...)``: a started server replaying these cassettes."""
-    with ExitStack() as stack:
-
-        def start(*names: str) -> LLMServer:
-            return stack.enter_context(LLMServer([cassettes_dir / f"{n}.yaml" for n in names]))
-
-        yield start
+def replay(tracklm_replay: Replay) -> Replay:  # noqa: F811 (the fixture imported)
+    """``replay("<cassette name>", ...)``: a started server replaying these recorded
+    cassettes of ``google-genai``."""
+    return functools.partial(tracklm_replay, "google-genai")

@@ -1,15 +1,13 @@
-"""Helpers shared by the Google Gen AI integration's tests: clients, API bodies, rows."""
+"""Helpers shared by the Google Gen AI integration's tests: clients, API bodies."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from google import genai
 from google.genai import types
 from google.oauth2.credentials import Credentials
 
-import tracklm
 from tracklm.testing import LLMServer
 
 GENAI_VERSION: str = genai.__version__
@@ -107,24 +105,3 @@ def answer(
 def error(code: int, status: str, message: str) -> dict[str, Any]:
     """An error body of the API, in Google's shape."""
     return {"error": {"code": code, "message": message, "status": status}}
-
-
-def rows(run: Any) -> list[dict[str, Any]]:
-    """The run's predictions rows, oldest first, with None for empty cells."""
-    assert tracklm.flush(timeout=30).ok
-    frame = tracklm.load_table("predictions.csv", run_ids=[run.info.run_id])
-    records: list[dict[str, Any]] = (
-        frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    )
-    return sorted(records, key=lambda r: int(r["step"]))
-
-
-def row(run: Any) -> dict[str, Any]:
-    """The run's only row."""
-    (only,) = rows(run)
-    return only
-
-
-def loads(cell: Any) -> Any:
-    """A JSON cell of a row."""
-    return None if cell is None else json.loads(cell)

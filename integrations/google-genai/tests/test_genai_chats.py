@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from google_support import MODEL, POEM, client, loads, recorded, rows
+from google_support import MODEL, POEM, client, recorded
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, predictions
 
 Replay = Callable[..., LLMServer]
 SECOND = "Now make it a haiku."
@@ -22,7 +22,7 @@ def _check_turns(found: list[dict[str, Any]], replies: list[str], stream: bool) 
     assert [(r["operation"], r["stream"], r["status"]) for r in found] == [
         ("generate_content", stream, "ok")
     ] * 2
-    first, second = (loads(r["inputs"]) for r in found)
+    first, second = (json_cell(r["inputs"]) for r in found)
     system = {"role": "system", "content": "You are a poet."}
     assert first == [system, {"role": "user", "content": POEM}]
     assert second[:2] == first
@@ -31,7 +31,7 @@ def _check_turns(found: list[dict[str, Any]], replies: list[str], stream: bool) 
     assert {m["role"] for m in answered} == {"assistant"}
     assert "".join(m["content"] for m in answered) == replies[0]
     assert second[-1] == {"role": "user", "content": SECOND}
-    assert [loads(r["params"]) for r in found] == [{"model": MODEL, "temperature": 0.7}] * 2
+    assert [json_cell(r["params"]) for r in found] == [{"model": MODEL, "temperature": 0.7}] * 2
 
 
 def test_each_turn_of_a_chat_is_a_row_with_the_history_as_inputs(replay: Replay) -> None:
@@ -42,7 +42,7 @@ def test_each_turn_of_a_chat_is_a_row_with_the_history_as_inputs(replay: Replay)
         chat = client(server).chats.create(model=MODEL, config=CONFIG)
         replies = [chat.send_message(POEM).text, chat.send_message(SECOND).text]
 
-    _check_turns(rows(run), [r or "" for r in replies], stream=False)
+    _check_turns(predictions(run), [r or "" for r in replies], stream=False)
     sent = [request.json()["contents"] for request in server.requests]
     assert [len(contents) for contents in sent] == [1, 3]
 
@@ -59,7 +59,7 @@ def test_each_turn_of_an_async_chat_is_a_row(replay: Replay) -> None:
     with tracklm.start_run() as run:
         replies = asyncio.run(talk())
 
-    _check_turns(rows(run), replies, stream=False)
+    _check_turns(predictions(run), replies, stream=False)
 
 
 def test_each_streamed_turn_of_a_chat_is_a_row(replay: Replay) -> None:
@@ -71,7 +71,7 @@ def test_each_streamed_turn_of_a_chat_is_a_row(replay: Replay) -> None:
             for text in (POEM, SECOND)
         ]
 
-    found = rows(run)
+    found = predictions(run)
     _check_turns(found, replies, stream=True)
     assert all(r["ttft_ms"] is not None and r["total_tokens"] for r in found)
 
@@ -92,4 +92,4 @@ def test_each_streamed_turn_of_an_async_chat_is_a_row(replay: Replay) -> None:
     with tracklm.start_run() as run:
         replies = asyncio.run(talk())
 
-    _check_turns(rows(run), replies, stream=True)
+    _check_turns(predictions(run), replies, stream=True)

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from google.genai import errors, types
-from google_support import client, error, loads, row, vertex_client
+from google_support import client, error, vertex_client
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction
 
 EMBEDDER = "text-embedding-004"
 HAS_EMBED_USAGE = "usage_metadata" in types.EmbedContentResponse.model_fields
@@ -33,7 +33,7 @@ def test_an_embedding_row_counts_vectors_and_keeps_the_params_given(server: LLMS
             ),
         )
 
-    got = row(run)
+    got = prediction(run)
     assert result.embeddings is not None
     assert len(result.embeddings) == 2
     assert server.requests[0].path.endswith(f"models/{EMBEDDER}:batchEmbedContents")
@@ -42,9 +42,9 @@ def test_an_embedding_row_counts_vectors_and_keeps_the_params_given(server: LLMS
         "gcp.gemini",
         EMBEDDER,
     )
-    assert loads(got["inputs"]) == texts
-    assert loads(got["outputs"]) == {"embeddings": 2, "dimensions": 4}
-    assert loads(got["params"]) == {
+    assert json_cell(got["inputs"]) == texts
+    assert json_cell(got["outputs"]) == {"embeddings": 2, "dimensions": 4}
+    assert json_cell(got["params"]) == {
         "model": EMBEDDER,
         "output_dimensionality": 4,
         "task_type": "SEMANTIC_SIMILARITY",
@@ -65,7 +65,7 @@ def test_embedding_tokens_come_from_the_usage_metadata(server: LLMServer) -> Non
     with tracklm.start_run() as run:
         client(server).models.embed_content(model="gemini-embedding-001", contents="hello there")
 
-    got = row(run)
+    got = prediction(run)
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (5, None, 5)
     assert got["inputs"] == "hello there"
 
@@ -82,9 +82,12 @@ def test_an_async_embedding_is_recorded(server: LLMServer) -> None:
     with tracklm.start_run() as run:
         size = asyncio.run(call())
 
-    got = row(run)
-    assert (got["inputs"], loads(got["outputs"])) == ("hi", {"embeddings": 1, "dimensions": size})
-    assert loads(got["params"]) == {"model": EMBEDDER}
+    got = prediction(run)
+    assert (got["inputs"], json_cell(got["outputs"])) == (
+        "hi",
+        {"embeddings": 1, "dimensions": size},
+    )
+    assert json_cell(got["params"]) == {"model": EMBEDDER}
 
 
 def test_vertex_ai_embedding_tokens_are_the_vectors_token_counts(server: LLMServer) -> None:
@@ -102,10 +105,10 @@ def test_vertex_ai_embedding_tokens_are_the_vectors_token_counts(server: LLMServ
     with tracklm.start_run() as run:
         vertex_client(server).models.embed_content(model=EMBEDDER, contents=["one", "two"])
 
-    got = row(run)
+    got = prediction(run)
     assert server.requests[0].path.endswith(f"models/{EMBEDDER}:predict")
     assert got["provider"] == "gcp.vertex_ai"
-    assert loads(got["outputs"]) == {"embeddings": 2, "dimensions": 3}
+    assert json_cell(got["outputs"]) == {"embeddings": 2, "dimensions": 3}
     assert (got["input_tokens"], got["total_tokens"]) == (10, 10)
 
 
@@ -117,7 +120,7 @@ def test_an_unknown_embedding_model_gives_an_error_row(server: LLMServer) -> Non
     with tracklm.start_run() as run, pytest.raises(errors.ClientError) as raised:
         client(server).models.embed_content(model="nope", contents="x")
 
-    got = row(run)
+    got = prediction(run)
     assert raised.value.code == 404
     assert (got["status"], got["operation"], got["outputs"]) == ("error", "embedding", None)
     assert got["error"].startswith("ClientError: 404")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from google.genai import errors
-from google_support import MODEL, client, error, loads, row
+from google_support import MODEL, client, error
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction
 
 ERRORS = [
     (400, "INVALID_ARGUMENT", 'Invalid JSON payload received. Unknown name "temprature".'),
@@ -57,12 +57,12 @@ def test_an_api_error_is_the_sdks_own_object_and_its_row_says_why(
 
     assert created == [raised.value]
     assert (raised.value.code, raised.value.status) == (code, status)
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["model"], got["stream"]) == ("error", MODEL, False)
     assert got["error"].startswith(f"ClientError: {code} {status}")
     assert message in got["error"]
     assert (got["outputs"], got["response_model"], got["input_tokens"]) == (None, None, None)
-    assert loads(got["inputs"]) == [{"role": "user", "content": "hi"}]
+    assert json_cell(got["inputs"]) == [{"role": "user", "content": "hi"}]
 
 
 def test_a_stream_rejected_by_the_api_fails_at_its_first_chunk(
@@ -75,7 +75,7 @@ def test_a_stream_rejected_by_the_api_fails_at_its_first_chunk(
             next(stream)
 
     assert created == [raised.value]
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["stream"], got["outputs"], got["ttft_ms"]) == (
         "error",
         True,
@@ -99,6 +99,6 @@ def test_an_async_stream_rejected_by_the_api_gives_one_error_row(
         asyncio.run(call())
 
     assert created == [raised.value]
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["stream"]) == ("error", True)
     assert got["error"].startswith("ServerError: 500 INTERNAL")

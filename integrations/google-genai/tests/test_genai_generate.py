@@ -16,16 +16,13 @@ from google_support import (
     POEM,
     answer,
     client,
-    loads,
     recorded,
-    row,
-    rows,
     usage,
     vertex_client,
 )
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 Replay = Callable[..., LLMServer]
 
@@ -35,7 +32,7 @@ def test_a_generate_content_row_holds_every_field(replay: Replay) -> None:
     with tracklm.start_run() as run:
         reply = client(server).models.generate_content(model=MODEL, contents=POEM)
 
-    got = row(run)
+    got = prediction(run)
     assert type(reply) is types.GenerateContentResponse
     assert reply.text is not None
     assert reply.text.startswith("In systems vast")
@@ -47,9 +44,9 @@ def test_a_generate_content_row_holds_every_field(replay: Replay) -> None:
     }
     assert (got["model"], got["response_model"]) == (MODEL, "gemini-2.5-flash")
     assert got["response_id"] == ("hizpaKmcH9qs698P85HHgAU" if HAS_RESPONSE_ID else None)
-    assert loads(got["inputs"]) == [{"role": "user", "content": POEM}]
+    assert json_cell(got["inputs"]) == [{"role": "user", "content": POEM}]
     assert got["outputs"] == reply.text
-    assert loads(got["params"]) == {"model": MODEL}
+    assert json_cell(got["params"]) == {"model": MODEL}
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, 433, 1918)
     assert got["reasoning_tokens"] == (1477 if HAS_THOUGHTS_COUNT else None)
     assert got["cached_input_tokens"] is None  # not reported: unknown, not 0
@@ -72,7 +69,7 @@ def test_an_async_call_is_recorded_like_a_sync_one(replay: Replay) -> None:
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, 340, 2040)
     assert (got["operation"], got["stream"], got["finish_reason"]) == (
@@ -118,7 +115,7 @@ def test_params_are_the_config_fields_the_caller_set(server: LLMServer) -> None:
     }
     if HAS_THINKING_BUDGET:
         expected["thinking_budget"] = 256
-    assert loads(row(run)["params"]) == expected
+    assert json_cell(prediction(run)["params"]) == expected
     params = tracklm.get_run(run.info.run_id).data.params
     assert (params["temperature"], params["top_k"], params["stop_sequences"]) == (
         "0.2",
@@ -142,7 +139,7 @@ def test_a_config_dict_in_snake_or_camel_case_gives_the_same_params(server: LLMS
             client(server).models.generate_content(model=MODEL, contents="hi", config=config)
 
     expected = {"model": MODEL, "temperature": 0.5, "max_output_tokens": 64, "top_k": 3.0}
-    assert [loads(r["params"]) for r in rows(run)] == [expected, expected]
+    assert [json_cell(r["params"]) for r in predictions(run)] == [expected, expected]
 
 
 def test_sdk_defaults_and_transport_options_are_never_params(server: LLMServer) -> None:
@@ -155,7 +152,7 @@ def test_sdk_defaults_and_transport_options_are_never_params(server: LLMServer) 
     with tracklm.start_run() as run:
         client(server).models.generate_content(model=MODEL, contents="hi", config=config)
 
-    assert loads(row(run)["params"]) == {"model": MODEL}
+    assert json_cell(prediction(run)["params"]) == {"model": MODEL}
     assert tracklm.get_run(run.info.run_id).data.params == {"model": MODEL}
     assert server.requests[0].header("x-app") == "1"
 
@@ -174,13 +171,13 @@ def test_the_system_instruction_is_the_first_message_of_the_inputs(server: LLMSe
             config=types.GenerateContentConfig(system_instruction=instruction),
         )
 
-    first, second = rows(run)
-    assert loads(first["inputs"]) == [
+    first, second = predictions(run)
+    assert json_cell(first["inputs"]) == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "hi"},
     ]
-    assert loads(second["inputs"])[0] == {"role": "system", "content": "Be brief. Rhyme."}
-    assert "system_instruction" not in loads(first["params"])
+    assert json_cell(second["inputs"])[0] == {"role": "system", "content": "Be brief. Rhyme."}
+    assert "system_instruction" not in json_cell(first["params"])
     assert "systemInstruction" in server.requests[0].json()
 
 
@@ -274,7 +271,7 @@ def test_every_form_of_contents_becomes_chat_messages(
     with tracklm.start_run() as run:
         client(server).models.generate_content(model=MODEL, contents=contents)
 
-    assert loads(row(run)["inputs"]) == inputs
+    assert json_cell(prediction(run)["inputs"]) == inputs
 
 
 WEATHER = types.FunctionDeclaration(
@@ -307,13 +304,13 @@ def test_function_calls_are_json_with_names_and_arguments(server: LLMServer) -> 
             model=MODEL, contents="Weather in Paris?", config=config
         )
 
-    got = row(run)
+    got = prediction(run)
     assert reply.function_calls is not None
     assert reply.function_calls[0].name == "get_weather"
-    assert loads(got["outputs"]) == {
+    assert json_cell(got["outputs"]) == {
         "tool_calls": [{"id": None, "name": "get_weather", "arguments": {"city": "Paris"}}]
     }
-    assert loads(got["params"]) == {"model": MODEL, "tools": ["get_weather", "get_time"]}
+    assert json_cell(got["params"]) == {"model": MODEL, "tools": ["get_weather", "get_time"]}
     assert got["finish_reason"] == "stop"
 
 
@@ -325,9 +322,9 @@ def test_thoughts_are_kept_apart_from_the_text(server: LLMServer) -> None:
             model=MODEL, contents="Answer?", config={"thinking_config": {"include_thoughts": True}}
         )
 
-    got = row(run)
-    assert loads(got["outputs"]) == {"content": "42", "thoughts": "The user wants a number."}
-    assert loads(got["params"]) == {"model": MODEL, "include_thoughts": True}
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {"content": "42", "thoughts": "The user wants a number."}
+    assert json_cell(got["params"]) == {"model": MODEL, "include_thoughts": True}
     assert got["reasoning_tokens"] == (30 if HAS_THOUGHTS_COUNT else None)
     assert got["total_tokens"] == 35
 
@@ -355,8 +352,8 @@ def test_several_candidates_are_a_list_of_outputs(server: LLMServer) -> None:
             model=MODEL, contents="Count", config={"candidate_count": 2}
         )
 
-    got = row(run)
-    assert loads(got["outputs"]) == ["one", "two"]
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == ["one", "two"]
     assert got["finish_reason"] == "stop,max_tokens"
 
 
@@ -371,7 +368,7 @@ def test_a_blocked_prompt_has_no_output_and_its_block_reason(server: LLMServer) 
     with tracklm.start_run() as run:
         reply = client(server).models.generate_content(model=MODEL, contents="...")
 
-    got = row(run)
+    got = prediction(run)
     assert reply.candidates is None
     assert (got["outputs"], got["finish_reason"], got["status"]) == (None, "safety", "ok")
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (9, None, 9)
@@ -384,9 +381,9 @@ def test_cached_tokens_are_cached_input_tokens(server: LLMServer) -> None:
             model=MODEL, contents="hi", config={"cached_content": "cachedContents/abc"}
         )
 
-    got = row(run)
+    got = prediction(run)
     assert (got["input_tokens"], got["cached_input_tokens"]) == (1000, 900)
-    assert loads(got["params"])["cached_content"] == "cachedContents/abc"
+    assert json_cell(got["params"])["cached_content"] == "cachedContents/abc"
 
 
 def test_a_later_change_to_the_contents_or_config_does_not_reach_the_row(
@@ -403,15 +400,15 @@ def test_a_later_change_to_the_contents_or_config_does_not_reach_the_row(
         config["temperature"] = 0.9
         models.generate_content(model=MODEL, contents=history, config=config)
 
-    first, second = rows(run)
-    assert loads(first["inputs"]) == [{"role": "user", "content": "first question"}]
-    assert loads(first["params"])["temperature"] == 0.1
-    assert [m["content"] for m in loads(second["inputs"])] == [
+    first, second = predictions(run)
+    assert json_cell(first["inputs"]) == [{"role": "user", "content": "first question"}]
+    assert json_cell(first["params"])["temperature"] == 0.1
+    assert [m["content"] for m in json_cell(second["inputs"])] == [
         "first question",
         "first answer",
         "second question",
     ]
-    assert loads(second["params"])["temperature"] == 0.9
+    assert json_cell(second["params"])["temperature"] == 0.9
     assert tracklm.get_run(run.info.run_id).data.params["temperature"] == "0.1"  # first wins
 
 
@@ -420,7 +417,7 @@ def test_a_vertex_ai_clients_calls_are_gcp_vertex_ai(replay: Replay) -> None:
     with tracklm.start_run() as run:
         reply = vertex_client(server).models.generate_content(model=MODEL, contents=POEM)
 
-    got = row(run)
+    got = prediction(run)
     assert server.requests[0].path.startswith("/v1beta1/projects/test-project/locations/")
     assert (got["provider"], got["model"], got["outputs"]) == ("gcp.vertex_ai", MODEL, reply.text)
     assert got["total_tokens"] == 2639

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import wrapt
 from google.genai.models import AsyncModels, Models
-from google_support import GENAI_VERSION, MODEL, answer, client, loads, row, rows
+from google_support import GENAI_VERSION, MODEL, answer, client
 from tracklm_google_genai import GoogleGenAIIntegration
 
 import tracklm
-from tracklm.autolog._discovery import version_matches
-from tracklm.testing import LLMServer
+from tracklm.integration import version_matches
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 METHODS = ("generate_content", "generate_content_stream", "embed_content")
 PATCHED = [(cls, name) for cls in (Models, AsyncModels) for name in METHODS]
@@ -54,7 +54,7 @@ def test_disable_puts_back_the_sdks_own_function_objects(server: LLMServer) -> N
     tracklm.autolog()
     with tracklm.start_run() as run:
         client(server).models.generate_content(model=MODEL, contents="recorded")
-    assert loads(row(run)["inputs"]) == [{"role": "user", "content": "recorded"}]
+    assert json_cell(prediction(run)["inputs"]) == [{"role": "user", "content": "recorded"}]
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_the_integration_is_chosen_by_its_name(
         client(server).models.generate_content(model=MODEL, contents="hi")
 
     if recorded:
-        assert row(run)["integration"] == "google-genai"
+        assert prediction(run)["integration"] == "google-genai"
     else:
         assert tracklm.flush(timeout=30).ok
         assert tracklm.get_run(run.info.run_id).data.metrics == {}
@@ -96,7 +96,7 @@ def test_opting_out_records_nothing_inside_and_everything_beside(server: LLMServ
         asyncio.run(quiet())
         models.generate_content(model=MODEL, contents="seen")
 
-    assert [loads(r["inputs"])[0]["content"] for r in rows(run)] == ["seen"]
+    assert [json_cell(r["inputs"])[0]["content"] for r in predictions(run)] == ["seen"]
 
 
 def test_autolog_called_before_the_sdk_is_imported_records_its_calls(tmp_path: Path) -> None:

@@ -16,15 +16,12 @@ from google_support import (
     POEM,
     answer,
     client,
-    loads,
     recorded,
-    row,
-    rows,
     usage,
 )
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 Replay = Callable[..., LLMServer]
 # a body cut short: the HTTP library's own error, as the SDK lets it through (httpx's or
@@ -55,7 +52,7 @@ def test_an_exhausted_stream_is_the_sdks_generator_and_its_row_has_text_usage_an
         assert inspect.isgenerator(stream)
         text = "".join(chunk.text or "" for chunk in stream)
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text
     assert text.startswith("When systems hum")
     assert text.endswith("shine so bright.")
@@ -65,7 +62,7 @@ def test_an_exhausted_stream_is_the_sdks_generator_and_its_row_has_text_usage_an
     assert got["response_id"] == ("vizpaJGEDvXZnvgPisGa2A0" if HAS_RESPONSE_ID else None)
     assert (got["operation"], got["stream"], got["status"]) == ("generate_content", True, "ok")
     assert 0 < got["ttft_ms"] <= got["latency_ms"]
-    assert loads(got["inputs"]) == [{"role": "user", "content": POEM}]
+    assert json_cell(got["inputs"]) == [{"role": "user", "content": POEM}]
     assert server.requests[0].query == {"alt": "sse"}
     assert tracklm.get_run(run.info.run_id).data.metrics["ttft_ms"] == pytest.approx(
         got["ttft_ms"], abs=1e-3
@@ -83,7 +80,7 @@ def test_an_async_stream_is_the_sdks_async_iterator_and_is_recorded(replay: Repl
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, 257, 1522)
     assert (got["stream"], got["finish_reason"]) == (True, "stop")
@@ -110,7 +107,7 @@ def test_a_stream_dropped_unfinished_gives_exactly_one_row(
         del stream
         gc.collect()
 
-    got = row(run)
+    got = prediction(run)
     assert (got["stream"], got["status"]) == (True, "ok")
     if leave is _never_iterate:  # a sync stream's request is sent at its first next()
         assert (got["outputs"], got["ttft_ms"], len(server.requests)) == (None, None, 0)
@@ -125,12 +122,12 @@ def test_a_closed_stream_is_finished_at_once(server: LLMServer) -> None:
         stream = client(server).models.generate_content_stream(model=MODEL, contents="abc")
         next(stream)
         stream.close()
-        found = rows(run)  # the stream is still referenced: no garbage collection needed
+        found = predictions(run)  # the stream is still referenced: no garbage collection needed
 
     assert [(r["outputs"], r["status"]) for r in found] == [("a ", "ok")]
     del stream
     gc.collect()
-    assert len(rows(run)) == 1
+    assert len(predictions(run)) == 1
 
 
 def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
@@ -143,7 +140,7 @@ def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
         with pytest.raises(Exception, match=CUT_SHORT) as raised:
             seen.extend(chunk.text or "" for chunk in stream)
 
-    got = row(run)
+    got = prediction(run)
     assert seen == ["partial ", "partial "]
     assert (got["status"], got["outputs"], got["response_id"]) == (
         "error",
@@ -161,7 +158,7 @@ def test_a_stream_cut_before_its_usage_has_unknown_not_zero_tokens(server: LLMSe
         with pytest.raises(Exception, match=CUT_SHORT):
             list(stream)
 
-    got = row(run)
+    got = prediction(run)
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (None, None, None)
     assert "input_tokens" not in tracklm.get_run(run.info.run_id).data.metrics
 
@@ -178,8 +175,8 @@ def test_streamed_function_calls_are_gathered(server: LLMServer) -> None:
     with tracklm.start_run() as run:
         list(client(server).models.generate_content_stream(model=MODEL, contents="Weather?"))
 
-    got = row(run)
-    assert loads(got["outputs"]) == {
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {
         "content": "Let me check. ",
         "tool_calls": [{"id": None, "name": "get_weather", "arguments": {"city": "Oslo"}}],
     }
@@ -205,7 +202,7 @@ def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
     with tracklm.start_run() as run:
         asyncio.run(calls())
 
-    found = rows(run)
-    assert [loads(r["inputs"])[0]["content"] for r in found] == ["broken", "closed", "unread"]
+    found = predictions(run)
+    assert [json_cell(r["inputs"])[0]["content"] for r in found] == ["broken", "closed", "unread"]
     assert [r["outputs"] for r in found] == ["x ", None, None]
     assert {(r["stream"], r["status"]) for r in found} == {(True, "ok")}

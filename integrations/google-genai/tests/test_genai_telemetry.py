@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from google_support import HAS_RESPONSE_ID, MODEL, answer, client, row, rows, usage, vertex_client
+from google_support import HAS_RESPONSE_ID, MODEL, answer, client, usage, vertex_client
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, prediction, predictions
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_a_gemini_api_call_is_a_gcp_gemini_span(
     with tracklm.start_run() as run:
         client(server).models.generate_content(model=MODEL, contents="hi", config=config)
 
-    got = row(run)  # flushed: the span is ended on tracklm's thread with the row
+    got = prediction(run)  # flushed: the span is ended on tracklm's thread with the row
     span = _only(spans)
     assert span.name == f"generate_content {MODEL}"
     assert span.kind == trace.SpanKind.CLIENT
@@ -77,6 +77,6 @@ def test_a_vertex_ai_call_is_a_gcp_vertex_ai_span(
         vertex = vertex_client(server)
         vertex.models.generate_content(model=MODEL, contents="hi")
 
-    rows(run)
+    predictions(run)
     span = _only(spans)
     assert (span.attributes or {})["gen_ai.provider.name"] == "gcp.vertex_ai"

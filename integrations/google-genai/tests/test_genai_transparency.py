@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from google.genai import errors, types
-from google_support import API_KEY, MODEL, TOKEN, answer, client, error, loads, rows, vertex_client
+from google_support import API_KEY, MODEL, TOKEN, answer, client, error, vertex_client
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest
+from tracklm.testing import LLMServer, RecordedRequest, json_cell, predictions
 
 CONFIG: Any = {"temperature": 0.3, "top_k": 5, "system_instruction": "be brief"}
 
@@ -77,7 +77,7 @@ def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
         _every_form(server)
     logged = _sent(server, calls)
 
-    assert len(rows(run)) == calls
+    assert len(predictions(run)) == calls
     for plain, seen in zip(bare, logged, strict=True):
         assert (seen.method, seen.path, seen.query, seen.body) == (
             plain.method,
@@ -107,7 +107,7 @@ def test_the_api_key_and_the_access_token_are_in_no_file_of_the_store_or_the_jou
         with contextlib.suppress(errors.ClientError):
             client(server).models.embed_content(model="text-embedding-004", contents="x")
 
-    assert len(rows(run)) == 4
+    assert len(predictions(run)) == 4
     assert server.requests[0].header("x-goog-api-key") == API_KEY
     assert server.requests[1].header("authorization") == f"Bearer {TOKEN}"
     tracklm.flush(timeout=30)
@@ -132,5 +132,5 @@ def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(
         for temperature in (0.1, 0.7):
             models.generate_content(model=MODEL, contents="hi", config={"temperature": temperature})
 
-    assert [loads(r["params"])["temperature"] for r in rows(run)] == [0.1, 0.7]
+    assert [json_cell(r["params"])["temperature"] for r in predictions(run)] == [0.1, 0.7]
     assert tracklm.get_run(run.info.run_id).data.params["temperature"] == "0.1"

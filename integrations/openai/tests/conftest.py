@@ -6,8 +6,8 @@ raises instead of being logged), and autolog off again afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -15,7 +15,7 @@ import pytest
 
 import tracklm
 from tracklm.testing import LLMServer, isolated_tracklm
-from tracklm.testing._fixtures import find_fixtures_dir
+from tracklm.testing.pytest_plugin import Replay, tracklm_replay  # noqa: F401 (fixture)
 
 
 def pytest_report_header() -> str:
@@ -36,20 +36,8 @@ def server() -> Iterator[LLMServer]:
         yield started
 
 
-@pytest.fixture(scope="session")
-def cassettes_dir() -> Path:
-    found = find_fixtures_dir(__file__)
-    if found is None:
-        pytest.skip("no recorded cassettes: set TRACKLM_FIXTURES_DIR")
-    return found / "openai" / "cassettes"
-
-
 @pytest.fixture
-def replay(cassettes_dir: Path) -> Iterator[Callable[..., LLMServer]]:
-    """``replay("test_chat_completion_404", ...)``: a started server replaying cassettes."""
-    with ExitStack() as stack:
-
-        def start(*names: str) -> LLMServer:
-            return stack.enter_context(LLMServer([cassettes_dir / f"{n}.yaml" for n in names]))
-
-        yield start
+def replay(tracklm_replay: Replay) -> Replay:  # noqa: F811 (the fixture imported)
+    """``replay("<cassette name>", ...)``: a started server replaying these recorded
+    cassettes of ``openai``."""
+    return functools.partial(tracklm_replay, "openai")

@@ -1,16 +1,14 @@
-"""Helpers shared by the OpenAI integration's tests: clients, rows, version gates."""
+"""Helpers shared by the OpenAI integration's tests: clients, version gates."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from typing import Any
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-import tracklm
 from tracklm.testing import LLMServer
 
 API_KEY = "sk-tracklm-test-0123456789abcdef"
@@ -54,24 +52,3 @@ def chat_helpers(any_client: Any) -> Any:
 
 def user(text: str) -> list[ChatCompletionMessageParam]:
     return [{"role": "user", "content": text}]
-
-
-def rows(run: Any) -> list[dict[str, Any]]:
-    """The run's predictions rows, oldest first, with None for empty cells."""
-    assert tracklm.flush(timeout=30).ok
-    frame = tracklm.load_table("predictions.csv", run_ids=[run.info.run_id])
-    records: list[dict[str, Any]] = (
-        frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    )
-    return sorted(records, key=lambda r: int(r["step"]))
-
-
-def row(run: Any) -> dict[str, Any]:
-    """The run's only row."""
-    (only,) = rows(run)
-    return only
-
-
-def loads(cell: Any) -> Any:
-    """A JSON cell of a row."""
-    return None if cell is None else json.loads(cell)

@@ -9,10 +9,10 @@ from typing import Any
 
 import openai
 import pytest
-from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, loads, row, rows, user
+from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 Replay = Callable[..., LLMServer]
 
@@ -22,7 +22,7 @@ def test_a_chat_completion_row_holds_every_field(replay: Replay) -> None:
     with tracklm.start_run() as run:
         reply = client(server).chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST)
 
-    got = row(run)
+    got = prediction(run)
     assert reply.choices[0].message.content == "This is a test."
     assert {k: got[k] for k in ("integration", "provider", "operation", "step")} == {
         "integration": "openai",
@@ -32,9 +32,9 @@ def test_a_chat_completion_row_holds_every_field(replay: Replay) -> None:
     }
     assert (got["model"], got["response_model"]) == ("gpt-4o-mini", "gpt-4o-mini-2024-07-18")
     assert got["response_id"] == "chatcmpl-ASYMQRl3A3DXL9FWCK9tnGRcKIO7q"
-    assert loads(got["inputs"]) == SAY_TEST
+    assert json_cell(got["inputs"]) == SAY_TEST
     assert got["outputs"] == "This is a test."
-    assert loads(got["params"]) == {"model": "gpt-4o-mini"}
+    assert json_cell(got["params"]) == {"model": "gpt-4o-mini"}
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (12, 5, 17)
     assert (got["cached_input_tokens"], got["reasoning_tokens"]) == (0, 0)
     assert (got["finish_reason"], got["stream"], got["status"]) == ("stop", False, "ok")
@@ -60,9 +60,9 @@ def test_run_params_and_metrics_come_from_the_calls(replay: Replay) -> None:
         )
         chat.create(model="gpt-4o-mini", messages=SAY_TEST, temperature=0.9)  # first value wins
 
-    first, second = rows(run)
-    assert loads(first["params"])["stop"] == ["\n\n"]
-    assert loads(second["params"]) == {"model": "gpt-4o-mini", "temperature": 0.9}
+    first, second = predictions(run)
+    assert json_cell(first["params"])["stop"] == ["\n\n"]
+    assert json_cell(second["params"]) == {"model": "gpt-4o-mini", "temperature": 0.9}
     recorded = tracklm.get_run(run.info.run_id).data
     assert recorded.params == {
         "model": "gpt-4o-mini",
@@ -89,7 +89,7 @@ def test_sampling_params_in_extra_body_are_params(server: LLMServer) -> None:
             extra_body={"top_k": 20, "min_p": 0.05, "repetition_penalty": 1.1},
         )
 
-    assert loads(row(run)["params"]) == {
+    assert json_cell(prediction(run)["params"]) == {
         "model": "qwen3",
         "top_p": 0.8,
         "top_k": 20,
@@ -112,7 +112,7 @@ def test_sdk_sentinels_are_never_params(replay: Replay) -> None:
             extra_body={"top_k": not_given, "min_p": 0.1},
         )
 
-    assert loads(row(run)["params"]) == {"model": "gpt-4o-mini", "min_p": 0.1}
+    assert json_cell(prediction(run)["params"]) == {"model": "gpt-4o-mini", "min_p": 0.1}
     assert tracklm.get_run(run.info.run_id).data.params == {"model": "gpt-4o-mini", "min_p": "0.1"}
 
 
@@ -143,8 +143,8 @@ def test_tool_calls_are_json_with_names_and_arguments(replay: Replay) -> None:
             model="gpt-4o-mini", messages=user("weather?"), tools=[WEATHER_TOOL], tool_choice="auto"
         )
 
-    got = row(run)
-    assert loads(got["outputs"]) == {
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {
         "tool_calls": [
             {
                 "id": "call_eqbDFUdPqay2WjsSzZEiAn0U",
@@ -159,7 +159,7 @@ def test_tool_calls_are_json_with_names_and_arguments(replay: Replay) -> None:
         ]
     }
     assert got["finish_reason"] == "tool_calls"
-    assert loads(got["params"]) == {
+    assert json_cell(got["params"]) == {
         "model": "gpt-4o-mini",
         "tool_choice": "auto",
         "tools": ["get_current_weather"],
@@ -171,8 +171,8 @@ def test_several_choices_are_a_list_of_outputs(replay: Replay) -> None:
     with tracklm.start_run() as run:
         client(server).chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST, n=2)
 
-    got = row(run)
-    assert loads(got["outputs"]) == ["This is a test. How can I assist you further?"] * 2
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == ["This is a test. How can I assist you further?"] * 2
     assert got["finish_reason"] == "stop,stop"
 
 
@@ -198,7 +198,7 @@ def test_a_404_is_reraised_as_the_sdks_own_error_and_its_row_says_why(
 
     assert created == [raised.value]
     assert raised.value is created[0]
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["model"], got["response_model"]) == (
         "error",
         "this-model-does-not-exist",
@@ -229,7 +229,7 @@ def test_an_async_chat_completion_is_recorded_like_a_sync_one(replay: Replay) ->
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text == "This is a test. How can I assist you further?"
     assert (got["input_tokens"], got["output_tokens"], got["stream"]) == (12, 12, False)
 
@@ -240,11 +240,11 @@ def test_a_legacy_completion_is_recorded(server: LLMServer) -> None:
             model="gpt-3.5-turbo-instruct", prompt="say hi", max_tokens=5
         )
 
-    got = row(run)
+    got = prediction(run)
     assert got["operation"] == "completion"
     assert got["outputs"] == reply.choices[0].text
     assert got["inputs"] == "say hi"
-    assert loads(got["params"]) == {"model": "gpt-3.5-turbo-instruct", "max_tokens": 5}
+    assert json_cell(got["params"]) == {"model": "gpt-3.5-turbo-instruct", "max_tokens": 5}
 
 
 def test_a_later_change_to_the_messages_list_does_not_reach_the_row(server: LLMServer) -> None:
@@ -253,4 +253,4 @@ def test_a_later_change_to_the_messages_list_does_not_reach_the_row(server: LLMS
         reply = client(server).chat.completions.create(model="m", messages=messages)
         messages.append({"role": "assistant", "content": reply.choices[0].message.content})
 
-    assert loads(row(run)["inputs"]) == user("first question")
+    assert json_cell(prediction(run)["inputs"]) == user("first question")

@@ -8,10 +8,10 @@ from typing import Any
 
 import openai
 import pytest
-from openai_support import aclient, client, loads, row
+from openai_support import aclient, client
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction
 
 Replay = Callable[..., LLMServer]
 
@@ -25,12 +25,12 @@ def test_an_embedding_row_counts_vectors_and_input_tokens(replay: Replay) -> Non
             dimensions=512,
         )
 
-    got = row(run)
+    got = prediction(run)
     assert len(result.data[0].embedding) == 512
     assert (got["operation"], got["response_model"]) == ("embedding", "text-embedding-3-small")
     assert got["inputs"] == "This is a test for embeddings with dimensions"
-    assert loads(got["outputs"]) == {"embeddings": 1, "dimensions": 512}
-    assert loads(got["params"]) == {"model": "text-embedding-3-small", "dimensions": 512}
+    assert json_cell(got["outputs"]) == {"embeddings": 1, "dimensions": 512}
+    assert json_cell(got["params"]) == {"model": "text-embedding-3-small", "dimensions": 512}
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (8, None, 8)
     assert (got["finish_reason"], got["stream"], got["status"]) == (None, False, "ok")
 
@@ -41,9 +41,9 @@ def test_a_batch_of_inputs_is_recorded_as_a_list(replay: Replay) -> None:
     with tracklm.start_run() as run:
         client(server).embeddings.create(model="text-embedding-3-small", input=texts)
 
-    got = row(run)
-    assert loads(got["inputs"]) == texts
-    assert loads(got["outputs"])["embeddings"] == 3
+    got = prediction(run)
+    assert json_cell(got["inputs"]) == texts
+    assert json_cell(got["outputs"])["embeddings"] == 3
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_encoding_format_is_a_param_only_when_the_caller_gave_it(
     with tracklm.start_run() as run:
         client(server).embeddings.create(model="e", input="hi", **given)
 
-    assert loads(row(run)["params"]).get("encoding_format") == recorded
+    assert json_cell(prediction(run)["params"]).get("encoding_format") == recorded
     sent = server.requests[0].json()
     if not given:  # the SDK did ask for base64: the params differ from the wire on purpose
         assert sent["encoding_format"] == "base64"
@@ -75,9 +75,9 @@ def test_async_embeddings_leave_the_sdks_encoding_format_out_too(server: LLMServ
     with tracklm.start_run() as run:
         vector = asyncio.run(call())
 
-    got = row(run)
-    assert loads(got["params"]) == {"model": "e"}
-    assert loads(got["outputs"]) == {"embeddings": 1, "dimensions": len(vector)}
+    got = prediction(run)
+    assert json_cell(got["params"]) == {"model": "e"}
+    assert json_cell(got["outputs"]) == {"embeddings": 1, "dimensions": len(vector)}
 
 
 def test_an_unknown_embedding_model_gives_an_error_row(replay: Replay) -> None:
@@ -88,6 +88,6 @@ def test_an_unknown_embedding_model_gives_an_error_row(replay: Replay) -> None:
             input="This is a test for embeddings with bad model",
         )
 
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["operation"]) == ("error", "embedding")
     assert "non-existent-embedding-model" in got["error"]

@@ -7,19 +7,10 @@ from typing import Any
 
 import openai
 import pydantic
-from openai_support import (
-    aclient,
-    chat_helpers,
-    client,
-    loads,
-    needs_responses,
-    row,
-    rows,
-    user,
-)
+from openai_support import aclient, chat_helpers, client, needs_responses, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 
 class Weather(pydantic.BaseModel):
@@ -46,9 +37,9 @@ def test_chat_parse_records_the_structured_output(server: LLMServer) -> None:
         )
 
     assert reply.choices[0].message.parsed == Weather(city="Paris", degrees=21)
-    got = row(run)
-    assert loads(got["outputs"]) == {"city": "Paris", "degrees": 21}
-    params = loads(got["params"])
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {"city": "Paris", "degrees": 21}
+    params = json_cell(got["params"])
     assert params["response_format"]["json_schema"]["name"] == "Weather"
     assert (got["operation"], got["total_tokens"]) == ("chat", 16)
 
@@ -67,11 +58,11 @@ def test_chat_parse_of_a_pydantic_tool_records_the_call(server: LLMServer) -> No
 
     (tool_call,) = reply.choices[0].message.tool_calls
     assert tool_call.function.parsed_arguments == Weather(city="Oslo", degrees=3)
-    outputs = loads(row(run)["outputs"])
+    outputs = json_cell(prediction(run)["outputs"])
     assert outputs["tool_calls"] == [
         {"id": tool_call.id, "name": "Weather", "arguments": {"city": "Oslo", "degrees": 3}}
     ]
-    assert loads(row(run)["params"])["tools"] == ["Weather"]
+    assert json_cell(prediction(run)["params"])["tools"] == ["Weather"]
 
 
 def test_the_chat_stream_helper_gives_one_row_with_the_final_text(server: LLMServer) -> None:
@@ -85,11 +76,11 @@ def test_the_chat_stream_helper_gives_one_row_with_the_final_text(server: LLMSer
         final = stream.get_final_completion()
 
     assert "content.delta" in kinds
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == final.choices[0].message.content == "echo: one two"
     assert (got["stream"], got["finish_reason"]) == (True, "stop")
     assert got["ttft_ms"] is not None
-    assert loads(got["params"]) == {"model": "m", "temperature": 0.3}
+    assert json_cell(got["params"]) == {"model": "m", "temperature": 0.3}
 
 
 def test_a_stream_helper_left_early_is_finished_when_its_with_block_ends(
@@ -100,7 +91,7 @@ def test_a_stream_helper_left_early_is_finished_when_its_with_block_ends(
             for event in stream:
                 if event.type == "content.delta" and event.delta:
                     break
-        found = rows(run)  # `stream` is still referenced: no garbage collection needed
+        found = predictions(run)  # `stream` is still referenced: no garbage collection needed
 
     assert [r["outputs"] for r in found] == ["echo:"]
     assert stream is not None
@@ -118,7 +109,7 @@ def test_the_async_chat_stream_helper_gives_one_row(server: LLMServer) -> None:
     with tracklm.start_run() as run:
         asyncio.run(call())
 
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [
         ("echo: x", True),
         ("echo: z", False),
     ]
@@ -135,7 +126,7 @@ def test_responses_parse_and_the_responses_stream_helper_give_one_row_each(
                 pass
             final = stream.get_final_response()
 
-    first, second = rows(run)
+    first, second = predictions(run)
     assert first["outputs"] == parsed.output_text == "echo: first"
     assert (first["operation"], first["stream"], first["ttft_ms"]) == ("responses", False, None)
     assert second["outputs"] == final.output_text == "echo: second"
@@ -160,7 +151,7 @@ def test_async_responses_parse_and_stream_helper_left_early_give_one_row_each(
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    first, second = rows(run)
+    first, second = predictions(run)
     assert (first["outputs"], first["stream"]) == (text, False)
     assert (second["operation"], second["outputs"], second["status"]) == (
         "responses",

@@ -11,10 +11,10 @@ from pathlib import Path
 import wrapt
 from openai._base_client import AsyncAPIClient, SyncAPIClient
 from openai.lib.streaming.chat._completions import ChatCompletionStream
-from openai_support import client, row, user
+from openai_support import client, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, prediction
 
 PATCHED = [(SyncAPIClient, "request"), (AsyncAPIClient, "request"), (ChatCompletionStream, "close")]
 
@@ -42,7 +42,7 @@ def test_disable_puts_back_the_sdks_own_function_objects(server: LLMServer) -> N
     tracklm.autolog()
     with tracklm.start_run() as run:
         client(server).chat.completions.create(model="m", messages=user("recorded"))
-    assert row(run)["outputs"] == "echo: recorded"
+    assert prediction(run)["outputs"] == "echo: recorded"
 
 
 def test_autolog_called_before_openai_is_imported_records_its_calls(tmp_path: Path) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import openai
 import pytest
-from openai_support import API_KEY, row, rows, user
+from openai_support import API_KEY, user
 from tracklm_openai import OpenAIIntegration
 from tracklm_openai._integration import provider_of
 
 import tracklm
-from tracklm.autolog._discovery import version_matches
-from tracklm.testing import LLMServer
+from tracklm.integration import version_matches
+from tracklm.testing import LLMServer, prediction, predictions
 
 
 def test_the_installed_openai_is_a_supported_release_and_the_one_ci_asked_for() -> None:
@@ -43,7 +43,7 @@ def test_an_azure_call_is_recorded_with_its_deployment_and_provider(server: LLMS
 
     assert server.requests[0].path == "/openai/deployments/gpt4o-deployment/chat/completions"
     assert server.requests[0].query == {"api-version": "2024-06-01"}
-    found = rows(run)
+    found = predictions(run)
     assert [(r["provider"], r["model"], r["outputs"]) for r in found] == [
         ("azure.ai.openai", "gpt4o-deployment", "echo: sync"),
         ("azure.ai.openai", "gpt4o-deployment", "echo: async"),
@@ -83,7 +83,7 @@ def test_an_openai_compatible_server_gets_the_params_it_was_sent(server: LLMServ
             extra_body={"top_k": 20, "chat_template_kwargs": {"enable_thinking": False}},
         )
 
-    got = row(run)
+    got = prediction(run)
     assert (got["provider"], got["model"]) == ("127.0.0.1", "Qwen/Qwen3-8B")
     params = tracklm.get_run(run.info.run_id).data.params
     assert params["top_k"] == "20"

@@ -11,10 +11,10 @@ import openai
 import pytest
 from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
-from openai_support import SAY_TEST, aclient, client, loads, row, rows, user
+from openai_support import SAY_TEST, aclient, client, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 Replay = Callable[..., LLMServer]
 
@@ -27,7 +27,7 @@ def test_a_raw_response_is_the_sdks_own_object_and_is_recorded_at_once(replay: R
         )
         assert type(raw) is LegacyAPIResponse
         assert raw.headers["content-type"] == "application/json"
-        got = row(run)  # recorded before anything is parsed
+        got = prediction(run)  # recorded before anything is parsed
 
     assert raw.parse().choices[0].message.content == got["outputs"] == "This is a test."
     assert (got["response_model"], got["total_tokens"], got["stream"]) == (
@@ -52,7 +52,7 @@ def test_a_streamed_raw_response_records_the_stream_its_parse_gives(replay: Repl
         assert raw.parse() is stream
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text == "This is a test. How can I assist you today?"
     assert (got["input_tokens"], got["output_tokens"], got["stream"]) == (12, 12, True)
     assert got["ttft_ms"] is not None
@@ -69,7 +69,7 @@ def test_a_streamed_raw_response_never_parsed_gives_one_row_when_dropped(
         del raw
         gc.collect()
 
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["stream"], got["status"]) == (None, True, "ok")
 
 
@@ -82,8 +82,8 @@ def test_an_async_raw_response_is_recorded(server: LLMServer) -> None:
         raw = asyncio.run(call())
 
     assert len(raw.parse().data) == 2
-    got = row(run)
-    assert (got["operation"], loads(got["outputs"])) == (
+    got = prediction(run)
+    assert (got["operation"], json_cell(got["outputs"])) == (
         "embedding",
         {"embeddings": 2, "dimensions": None},  # base64 vectors: the body is as sent
     )
@@ -102,7 +102,7 @@ def test_a_streaming_response_is_recorded_from_what_the_caller_reads(
             getattr(response, read)()
         assert response.is_closed
 
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["response_model"], got["total_tokens"]) == ("echo: hi", "m", 3)
     assert (got["stream"], got["ttft_ms"]) == (False, None)
 
@@ -121,7 +121,7 @@ def test_a_streamed_body_read_piece_by_piece_is_recorded_as_a_stream(
         pieces = list(getattr(response, iterate)())
 
     assert any("[DONE]" in (p if isinstance(p, str) else p.decode()) for p in pieces)
-    got = row(run)
+    got = prediction(run)
     assert (got["outputs"], got["stream"], got["input_tokens"]) == ("echo: a b", True, 2)
     assert got["ttft_ms"] is not None
 
@@ -137,7 +137,7 @@ def test_a_streaming_response_parsed_into_a_stream_records_the_stream(server: LL
         for _ in stream:
             break
 
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [(None, True)]
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [(None, True)]
 
 
 def test_a_streaming_response_left_unread_gives_one_row(server: LLMServer) -> None:
@@ -145,7 +145,7 @@ def test_a_streaming_response_left_unread_gives_one_row(server: LLMServer) -> No
     with tracklm.start_run() as run, completions.create(model="i", prompt="x"):
         pass
 
-    got = row(run)
+    got = prediction(run)
     assert (got["operation"], got["outputs"], got["status"]) == ("completion", None, "ok")
 
 
@@ -163,7 +163,7 @@ def test_an_async_streaming_response_is_recorded(server: LLMServer) -> None:
         lines = asyncio.run(call())
 
     assert "data: [DONE]" in lines
-    assert [(r["outputs"], r["stream"]) for r in rows(run)] == [
+    assert [(r["outputs"], r["stream"]) for r in predictions(run)] == [
         ("echo: one", False),
         ("echo: two", True),
     ]

@@ -8,10 +8,10 @@ from typing import Any
 
 import openai
 import pytest
-from openai_support import aclient, client, loads, needs_responses, row, rows
+from openai_support import aclient, client, needs_responses
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 pytestmark = needs_responses
 Replay = Callable[..., LLMServer]
@@ -35,7 +35,7 @@ def test_a_response_row_holds_text_params_and_cached_tokens(replay: Replay) -> N
             text={"format": {"type": "text"}},
         )
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == response.output_text == "This is a test."
     assert (got["operation"], got["model"], got["response_model"]) == (
         "responses",
@@ -44,7 +44,7 @@ def test_a_response_row_holds_text_params_and_cached_tokens(replay: Replay) -> N
     )
     assert got["response_id"] == "resp_043deb558fe563590069e2f3ed46e881a198f40c952daa2f86"
     assert got["inputs"] == "Say this is a test"
-    assert loads(got["params"]) == {
+    assert json_cell(got["params"]) == {
         "model": "gpt-4o-mini",
         "instructions": "You are a helpful assistant.",
         "max_output_tokens": 50,
@@ -66,8 +66,8 @@ def test_reasoning_tokens_are_recorded(replay: Replay) -> None:
             model="gpt-5.4", input=messages, max_output_tokens=300, reasoning={"effort": "low"}
         )
 
-    got = row(run)
-    assert loads(got["inputs"]) == messages
+    got = prediction(run)
+    assert json_cell(got["inputs"]) == messages
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (44, 288, 332)
     assert (got["reasoning_tokens"], got["cached_input_tokens"]) == (9, 0)
     assert got["response_model"] == "gpt-5.4-2026-03-05"
@@ -91,8 +91,8 @@ def test_a_function_call_is_recorded_as_a_tool_call(replay: Replay) -> None:
             tool_choice={"type": "function", "name": "get_current_weather"},
         )
 
-    got = row(run)
-    assert loads(got["outputs"]) == {
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {
         "tool_calls": [
             {
                 "id": "call_90uO5LcGP5vTBTCrjyhYtWsA",
@@ -101,7 +101,7 @@ def test_a_function_call_is_recorded_as_a_tool_call(replay: Replay) -> None:
             }
         ]
     }
-    assert loads(got["params"])["tools"] == ["get_current_weather"]
+    assert json_cell(got["params"])["tools"] == ["get_current_weather"]
 
 
 def test_a_streamed_response_is_read_from_its_completed_event(replay: Replay) -> None:
@@ -113,7 +113,7 @@ def test_a_streamed_response_is_read_from_its_completed_event(replay: Replay) ->
         assert isinstance(stream, openai.Stream)
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == "".join(deltas) == "This is a test."
     assert (got["input_tokens"], got["output_tokens"], got["cached_input_tokens"]) == (22, 6, 0)
     assert (got["stream"], got["finish_reason"]) == (True, "completed")
@@ -136,7 +136,7 @@ def test_async_responses_plain_and_streamed_are_recorded(replay: Replay) -> None
     with tracklm.start_run() as run:
         texts = asyncio.run(call())
 
-    plain, streamed = rows(run)
+    plain, streamed = predictions(run)
     assert (plain["outputs"], plain["stream"]) == (texts[0], False)
     assert plain["response_id"] == "resp_0f4faba17dcd0f1e0069e2f3e4907881909179832ba1237025"
     assert streamed["outputs"] == texts[1] == "This is a test."
@@ -149,7 +149,7 @@ def test_an_api_error_gives_an_error_row(replay: Replay) -> None:
     with tracklm.start_run() as run, pytest.raises(openai.BadRequestError):
         client(server).responses.create(model="this-model-does-not-exist", input="Hello")
 
-    got = row(run)
+    got = prediction(run)
     assert got["status"] == "error"
     assert got["error"].startswith("BadRequestError: Error code: 400")
     assert "'this-model-does-not-exist' does not exist" in got["error"]

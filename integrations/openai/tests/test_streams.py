@@ -9,10 +9,10 @@ from typing import Any
 
 import openai
 import pytest
-from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, loads, row, rows, user
+from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, user
 
 import tracklm
-from tracklm.testing import LLMServer
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
 
 Replay = Callable[..., LLMServer]
 INCLUDE_USAGE: Any = {"include_usage": True}
@@ -31,13 +31,13 @@ def test_an_exhausted_stream_is_the_sdks_and_its_row_has_text_usage_and_ttft(
         with stream as entered:
             text = "".join(c.choices[0].delta.content or "" for c in entered if c.choices)
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text == '"This is a test."'
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (12, 5, 17)
     assert (got["response_model"], got["finish_reason"]) == ("gpt-4-0613", "stop")
     assert (got["stream"], got["status"]) == (True, "ok")
     assert 0 < got["ttft_ms"] <= got["latency_ms"]
-    assert loads(got["params"]) == {"model": "gpt-4", "stream_options": {"include_usage": True}}
+    assert json_cell(got["params"]) == {"model": "gpt-4", "stream_options": {"include_usage": True}}
     assert tracklm.get_run(run.info.run_id).data.metrics["ttft_ms"] == pytest.approx(
         got["ttft_ms"], abs=1e-3
     )
@@ -51,7 +51,7 @@ def test_a_stream_without_a_usage_chunk_has_unknown_not_zero_tokens(replay: Repl
         ):
             pass
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == "This is a test."
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (None, None, None)
     assert "input_tokens" not in tracklm.get_run(run.info.run_id).data.metrics
@@ -69,8 +69,8 @@ def test_streamed_tool_calls_are_assembled_into_json(replay: Replay) -> None:
         )
         list(stream)
 
-    got = row(run)
-    assert loads(got["outputs"]) == {
+    got = prediction(run)
+    assert json_cell(got["outputs"]) == {
         "tool_calls": [
             {
                 "id": "call_j7L00WV19wwQCvKOIVZewXZm",
@@ -108,7 +108,7 @@ def test_a_stream_dropped_unfinished_gives_exactly_one_row(
         del stream
         gc.collect()
 
-    got = row(run)
+    got = prediction(run)
     assert (got["stream"], got["status"]) == (True, "ok")
     if leave is _never_iterate:
         assert (got["outputs"], got["ttft_ms"]) == (None, None)
@@ -130,14 +130,14 @@ def test_a_stream_left_by_with_or_closed_is_finished_at_once(server: LLMServer) 
         closed = chat.create(model="m", messages=user("d e f"), stream=True)
         _read_two_chunks(closed)
         closed.close()
-        found = rows(run)  # both streams are still referenced: no garbage collection needed
+        found = predictions(run)  # both streams are still referenced: no garbage collection needed
 
     assert [r["outputs"] for r in found] == ["echo:", "echo:"]
     assert left.response.is_closed
     assert closed.response.is_closed
     del left, closed
     gc.collect()
-    assert len(rows(run)) == 2
+    assert len(predictions(run)) == 2
 
 
 def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
@@ -158,7 +158,7 @@ def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(
         with pytest.raises(Exception, match=r"incomplete chunked read|Connection error") as raised:
             seen.extend(c.choices[0].delta.content or "" for c in stream)
 
-    got = row(run)
+    got = prediction(run)
     assert (got["status"], got["outputs"], got["response_model"]) == ("error", "partial" * 2, "m-1")
     assert got["error"] == f"{type(raised.value).__name__}: {raised.value}"
     assert seen == ["partial", "partial"]
@@ -181,7 +181,7 @@ def test_an_async_stream_is_recorded_and_stays_an_async_stream(replay: Replay) -
     with tracklm.start_run() as run:
         text = asyncio.run(call())
 
-    got = row(run)
+    got = prediction(run)
     assert got["outputs"] == text == "This is a test."
     assert (got["total_tokens"], got["stream"]) == (17, True)
     assert got["ttft_ms"] is not None
@@ -206,7 +206,7 @@ def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
     with tracklm.start_run() as run:
         asyncio.run(calls())
 
-    assert [r["outputs"] for r in rows(run)] == ["echo:", None, None]
+    assert [r["outputs"] for r in predictions(run)] == ["echo:", None, None]
 
 
 def test_completion_streams_sync_and_async_accumulate_their_text(server: LLMServer) -> None:
@@ -219,7 +219,7 @@ def test_completion_streams_sync_and_async_accumulate_their_text(server: LLMServ
         stream = client(server).completions.create(model="i", prompt="x y z", stream=True)
         texts = ["".join(c.choices[0].text for c in stream), asyncio.run(call_async())]
 
-    got = rows(run)
+    got = predictions(run)
     assert [(r["operation"], r["outputs"], r["stream"]) for r in got] == [
         ("completion", texts[0], True),
         ("completion", texts[1], True),

@@ -10,20 +10,10 @@ from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
-from openai_support import (
-    API_KEY,
-    HAS_RESPONSES,
-    aclient,
-    chat_helpers,
-    client,
-    loads,
-    row,
-    rows,
-    user,
-)
+from openai_support import API_KEY, HAS_RESPONSES, aclient, chat_helpers, client, user
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest
+from tracklm.testing import LLMServer, RecordedRequest, json_cell, prediction, predictions
 
 # headers allowed to differ between two sends of the same call, with or without tracklm
 PER_REQUEST_HEADERS = frozenset({"idempotency-key", "x-stainless-retry-count"})
@@ -87,7 +77,7 @@ def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
         _every_form(server)
     logged = _sent(server, calls)
 
-    assert len(rows(run)) == calls
+    assert len(predictions(run)) == calls
     for plain, seen in zip(bare, logged, strict=True):
         assert (seen.method, seen.path, seen.query, seen.body) == (
             plain.method,
@@ -109,7 +99,7 @@ def test_a_messages_generator_reaches_the_server_whole(server: LLMServer) -> Non
 
     assert server.requests[0].json()["messages"] == messages
     assert reply.choices[0].message.content == "echo: from a generator"
-    assert loads(row(run)["inputs"]) == messages
+    assert json_cell(prediction(run)["inputs"]) == messages
 
 
 def test_the_return_value_is_the_sdks_own_object(server: LLMServer) -> None:
@@ -148,7 +138,7 @@ def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
         with contextlib.suppress(openai.AuthenticationError):
             client(server).embeddings.create(model="e", input="x")
 
-    assert len(rows(run)) == 4
+    assert len(predictions(run)) == 4
     assert {r.header("authorization") for r in server.requests[:1]} == {f"Bearer {API_KEY}"}
     assert server.requests[1].header("api-key") == API_KEY
     tracklm.flush(timeout=30)
@@ -170,6 +160,6 @@ def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(
         for temperature in (0.1, 0.7):
             chat.create(model="m", messages=user("hi"), temperature=temperature)
 
-    temperatures: list[Any] = [loads(r["params"])["temperature"] for r in rows(run)]
+    temperatures: list[Any] = [json_cell(r["params"])["temperature"] for r in predictions(run)]
     assert temperatures == [0.1, 0.7]
     assert tracklm.get_run(run.info.run_id).data.params["temperature"] == "0.1"

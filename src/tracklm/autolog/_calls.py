@@ -118,8 +118,8 @@ class Call:
         """The caller has the call's result; keep track of it until it is finished."""
         if not self.finished:
             _unfinished[id(self)] = self
-            if self.finished:  # finished meanwhile on another thread
-                _unfinished.pop(id(self), None)
+        if self.finished:  # (or finished meanwhile, on another thread)
+            _unfinished.pop(id(self), None)
 
     def wrap_stream(self, stream: Any) -> Any:
         self.streamed = True

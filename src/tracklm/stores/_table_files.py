@@ -134,7 +134,7 @@ def write_rows(
         cut = len(_JSON_END)
     else:
         data, cut = _csv(columns, rows, header=False), 0
-    fd = os.open(path, os.O_RDWR)
+    fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     try:
         os.lseek(fd, size_before - cut, os.SEEK_SET)
         view = memoryview(data)

@@ -20,6 +20,22 @@ and take the ``llm_server`` fixture (a started server in echo mode, one per test
 ``tracklm_store`` fixture (tracklm logging into a fresh store of the test's own, see
 :func:`isolated_tracklm`), to check what your app records.
 
+Checking what was recorded
+    :func:`predictions` gives a run's ``predictions.csv`` rows (oldest first, empty cells as
+    None), after ``tracklm.flush()``; :func:`prediction` the only one; :func:`json_cell` reads
+    a JSON cell (``inputs``, ``outputs``, ``params``)::
+
+        with tracklm.start_run() as run:
+            client.chat.completions.create(...)
+        row = prediction(run.info.run_id)
+        assert json_cell(row["outputs"]) == "echo: hi"
+
+    The ``tracklm_replay`` fixture of :mod:`tracklm.testing.pytest_plugin` starts servers
+    replaying the recorded cassettes of a provider: ``tracklm_replay("openai", "test_chat")``
+    loads ``<fixtures>/openai/cassettes/test_chat.yaml`` (the fixtures folder is
+    ``$TRACKLM_FIXTURES_DIR``, else a ``fixtures`` or ``shared/fixtures`` folder above the
+    test; without one the test is skipped).
+
 Echo mode
     ``POST`` to ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
     ``/v1/responses`` get deterministic answers: the text is ``"echo: "`` + the last user
@@ -58,7 +74,17 @@ from __future__ import annotations
 from ._echo_embeddings import embedding_vector
 from ._isolation import isolated_tracklm
 from ._paths import api_path
+from ._predictions import json_cell, prediction, predictions
 from ._requests import RecordedRequest
 from ._server import LLMServer
 
-__all__ = ["LLMServer", "RecordedRequest", "api_path", "embedding_vector", "isolated_tracklm"]
+__all__ = [
+    "LLMServer",
+    "RecordedRequest",
+    "api_path",
+    "embedding_vector",
+    "isolated_tracklm",
+    "json_cell",
+    "prediction",
+    "predictions",
+]

@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
+from tracklm.integration.stainless import Request, request_options
 from tracklm_anthropic import _legacy, _streams
 from tracklm_anthropic._providers import provider_of
-from tracklm_anthropic._requests import Request, read_request, snapshot
+from tracklm_anthropic._requests import read_request, snapshot
 from tracklm_anthropic._responses import read_events, read_message
 
 _MESSAGES_PATH: Final = "/v1/messages"
@@ -38,27 +39,22 @@ class _Reader:
 
 
 def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallStart | None:
-    # request(cast_to, options, [remaining_retries,] *, stream, stream_cls)
-    options: Any = args[1] if len(args) > 1 else kwargs.get("options")
-    method = getattr(options, "method", None)
-    if not isinstance(method, str) or method.lower() != "post":
+    options = request_options(args, kwargs)
+    if options is None or not options.path.endswith(_MESSAGES_PATH):
         return None
-    path = str(options.url).split("?", 1)[0].rstrip("/")
-    if not path.endswith(_MESSAGES_PATH):
-        return None
-    headers = getattr(options, "headers", None)
+    headers = getattr(options.options, "headers", None)
     if (  # an old release's stream helper records this call itself
         _legacy.legacy_helpers
         and isinstance(headers, Mapping)
         and headers.get(_legacy.STREAM_HELPER_HEADER) in _legacy.legacy_helpers
     ):
         return None
-    request = snapshot(options.json_data, options.extra_json)
+    request = snapshot(options.body, options.extra)
     return CallStart(
         operation="chat",
         model=request.model,
         request=request,
-        stream=bool(kwargs.get("stream")),
+        stream=options.stream,
         provider=provider_of(instance),
     )
 

@@ -20,27 +20,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from tracklm.integration import RequestInfo
-from tracklm_anthropic._values import get, is_sentinel, plain
+from tracklm.integration.stainless import Request
+from tracklm.integration.values import get, is_sentinel, plain
 
 # request fields that are not parameters of the call: the inputs, and how it is delivered
 _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
-
-
-class Request:
-    """What the caller's thread keeps of a request (shallow copies)."""
-
-    __slots__ = ("body", "extra", "separator")
-
-    def __init__(self, body: dict[str, Any], extra: dict[str, Any]) -> None:
-        self.body = body
-        self.extra = extra
-        self.separator: str | None = None
-        """Set when the caller reads the raw body piece by piece: ``"\\n"`` for lines."""
-
-    @property
-    def model(self) -> str | None:
-        model = get(self.extra, "model") or get(self.body, "model")
-        return model if isinstance(model, str) else None
 
 
 def snapshot(body: Any, extra: Any) -> Request:

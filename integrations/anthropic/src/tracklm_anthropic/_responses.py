@@ -24,7 +24,7 @@ import json
 from typing import Any, Final
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm_anthropic._values import RawBody, get, plain, sse_data
+from tracklm.integration.values import RawBody, get, plain, sse_data
 
 # content blocks that are a call of a tool (the caller's, or one the API runs itself)
 _TOOL_USES: Final = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})

@@ -7,10 +7,14 @@ these helpers read both, so that nothing here needs ``google.genai`` imported.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Mapping
 from typing import Any, Final
+
+from tracklm.integration import values
+from tracklm.integration.values import is_model
+
+__all__ = ["camel", "fields_set", "get", "is_model", "plain", "snake", "snapshot"]
 
 _CAMEL: Final = re.compile(r"_([a-z])")
 _SNAKE: Final = re.compile(r"(?<!^)(?=[A-Z])")
@@ -29,20 +33,10 @@ def snake(name: str) -> str:
 def get(obj: Any, name: str, default: Any = None) -> Any:
     """``obj.name`` of a model, ``obj[name]`` (or its camelCase key) of a dict; ``default``
     when missing or None."""
-    if obj is None:
-        return default
-    if isinstance(obj, Mapping):
-        value = obj.get(name)
-        if value is None:
-            value = obj.get(camel(name))
-    else:
-        value = getattr(obj, name, None)
+    value = values.get(obj, name)
+    if value is None and isinstance(obj, Mapping):
+        value = values.get(obj, camel(name))
     return default if value is None else value
-
-
-def is_model(obj: Any) -> bool:
-    """True for an instance of a pydantic model (the SDK's types)."""
-    return not isinstance(obj, type) and hasattr(type(obj), "model_fields")
 
 
 def fields_set(obj: Any) -> dict[str, Any]:
@@ -50,15 +44,9 @@ def fields_set(obj: Any) -> dict[str, Any]:
 
     Of a model, only the fields given explicitly (``model_fields_set``): the SDK's defaults
     are not what the caller asked for."""
-    if obj is None:
-        return {}
     if isinstance(obj, Mapping):
         return {snake(str(k)): v for k, v in obj.items() if v is not None}
-    names = getattr(obj, "model_fields_set", None)
-    if names is None:
-        return {}
-    found = {name: getattr(obj, name, None) for name in names}
-    return {name: value for name, value in found.items() if value is not None}
+    return values.fields_set(obj)
 
 
 def snapshot(obj: Any) -> Any:
@@ -76,24 +64,6 @@ def snapshot(obj: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """JSON-like values: models dumped (None fields left out), enums as their value, bytes
-    as their size, classes and functions by name."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, type):
-        return value.__name__
-    if is_model(value):
-        return {k: plain(v) for k, v in fields_set(value).items()}
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if callable(value):
-        return getattr(value, "__name__", type(value).__name__)
-    return f"<{type(value).__name__}>"
+    """JSON-like values of what the caller set: models as their fields set, None left out,
+    enums as their value, bytes as their size, classes and functions by name."""
+    return values.plain(value, set_only=True, opaque=True)

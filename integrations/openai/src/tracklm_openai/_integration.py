@@ -20,6 +20,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
+from tracklm.integration.stainless import request_options
 from tracklm_openai._requests import Request, read_request
 from tracklm_openai._responses import read_chunks, read_response
 
@@ -65,30 +66,27 @@ class _Reader:
         return read_response(request.operation, response)
 
     def chunks(self, request: Request, chunks: list[Any]) -> ResponseInfo:
-        return read_chunks(request.operation, chunks, request.body_separator)
+        return read_chunks(request.operation, chunks, request.separator)
 
 
 def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallStart | None:
-    # request(cast_to, options, [remaining_retries,] *, stream, stream_cls)
-    options: Any = args[1] if len(args) > 1 else kwargs.get("options")
-    method = getattr(options, "method", None)
-    if not isinstance(method, str) or method.lower() != "post":
+    options = request_options(args, kwargs)
+    if options is None:
         return None
-    path = str(options.url).split("?", 1)[0].rstrip("/")
-    operation = next((op for suffix, op in _OPERATIONS if path.endswith(suffix)), None)
+    operation = next((op for suffix, op in _OPERATIONS if options.path.endswith(suffix)), None)
     if operation is None:
         return None
     request = Request(
         operation,
-        options.json_data,
-        options.extra_json,
-        options.post_parser if operation == "embedding" else None,
+        options.body,
+        options.extra,
+        options.options.post_parser if operation == "embedding" else None,
     )
     return CallStart(
         operation=operation,
         model=request.model,
         request=request,
-        stream=bool(kwargs.get("stream")),
+        stream=options.stream,
         provider=provider_of(instance),
     )
 

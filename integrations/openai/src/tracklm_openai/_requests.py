@@ -20,7 +20,8 @@ from types import SimpleNamespace
 from typing import Any, Final
 
 from tracklm.integration import RequestInfo
-from tracklm_openai._values import get, is_sentinel, plain
+from tracklm.integration.stainless import Request as _StainlessRequest
+from tracklm.integration.values import get, is_sentinel, plain
 
 INPUT_KEYS: Final = {
     "chat": "messages",
@@ -32,10 +33,10 @@ INPUT_KEYS: Final = {
 _NOT_PARAMS: Final = frozenset({"messages", "prompt", "input", "stream", "tools", "functions"})
 
 
-class Request:
+class Request(_StainlessRequest):
     """What the caller's thread keeps of a request (references only)."""
 
-    __slots__ = ("body", "body_separator", "extra", "operation", "post_parser")
+    __slots__ = ("operation", "post_parser")
 
     def __init__(
         self,
@@ -44,17 +45,9 @@ class Request:
         extra: Any,
         post_parser: Callable[[Any], Any] | None,
     ) -> None:
+        super().__init__(body, extra)
         self.operation = operation
-        self.body = body
-        self.extra = extra
         self.post_parser = post_parser
-        self.body_separator: str | None = None
-        """Set when the caller reads the raw body piece by piece: ``"\\n"`` for lines."""
-
-    @property
-    def model(self) -> str | None:
-        model = get(self.extra, "model") or get(self.body, "model")
-        return model if isinstance(model, str) else None
 
 
 def read_request(request: Request) -> RequestInfo:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm_openai._values import RawBody, get, plain
+from tracklm.integration.values import RawBody, get, plain, sse_data
 
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -53,7 +52,7 @@ def read_chunks(operation: str, chunks: list[Any], separator: str | None = None)
         text = (separator or "").join(
             c.decode("utf-8", "replace") if isinstance(c, bytes) else c for c in chunks
         )
-        events = list(_sse_data(text))
+        events = list(sse_data(text))
         if not events:  # a body that was not a stream, read piece by piece
             return read_response(operation, RawBody(text))
         chunks = events
@@ -204,14 +203,3 @@ def _responses_events(events: list[Any]) -> ResponseInfo:
         response_model=get(response, "model"),
         response_id=get(response, "id"),
     )
-
-
-def _sse_data(text: str) -> Iterable[Any]:
-    """The JSON payloads of the ``data:`` lines of a server-sent-event body."""
-    for line in text.splitlines():
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data and data != "[DONE]":
-            with contextlib.suppress(ValueError):
-                yield json.loads(data)

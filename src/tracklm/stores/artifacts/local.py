@@ -79,8 +79,9 @@ class LocalArtifactRepository(ArtifactRepository):
         )
 
     def write_table(self, experiment_id: str, run_id: str, update: TableUpdate) -> int:
-        # the client checked this path for links once, when the table was first logged
-        path = self.run_dir(experiment_id, run_id) / update.artifact_file
+        # again at each write: a link planted since the table was first logged must not
+        # carry its rows out of the run's folder (and _table_files opens with O_NOFOLLOW)
+        path = resolve_inside(self.run_dir(experiment_id, run_id), update.artifact_file)
         return _table_files.write_rows(
             path,
             update.artifact_file,
