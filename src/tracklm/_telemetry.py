@@ -26,7 +26,6 @@ import importlib.metadata
 import inspect
 import json
 import os
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -43,7 +42,7 @@ from opentelemetry.trace import (
 if TYPE_CHECKING:
     from tracklm.autolog._call_record import CallRecord
 
-__all__ = ["Span", "end_span", "finish", "operation_name", "record_metrics", "start_span"]
+__all__ = ["Span", "finish", "operation_name", "start_span"]
 
 # -- names, from the GenAI semantic conventions ---------------------------------------------
 
@@ -209,15 +208,13 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
 # -- background thread -------------------------------------------------------------------------
 
-# The record whose metrics end_span has recorded (with the span as their exemplar's context),
-# so that record_metrics, called next with the same record on the same thread, skips it.
-_handled = threading.local()
-
-
-def end_span(span: Span, record: CallRecord, end_ns: int) -> None:
-    """Set the response attributes on the span, end it at ``end_ns`` (wall clock) and record
-    the call's metrics."""
-    _handled.record = record
+def finish(span: Span | None, record: CallRecord, end_ns: int) -> None:
+    """All the telemetry of a finished call: set the response attributes on its span, end the
+    span at ``end_ns`` (wall clock), and record the call's metrics (with the span as their
+    exemplars' context). ``record`` is what will be stored: redacted and truncated already."""
+    if span is None:
+        _record(record, None)
+        return
     otel_span = span.span
     if otel_span is None:  # suppressed: no span, no metrics
         return
@@ -228,25 +225,6 @@ def end_span(span: Span, record: CallRecord, end_ns: int) -> None:
             otel_span.set_status(Status(StatusCode.ERROR, record.error))
     otel_span.end(end_time=end_ns)
     _record(record, trace.set_span_in_context(otel_span))
-
-
-def finish(span: Span | None, record: CallRecord, end_ns: int) -> None:
-    """End the call's span, if it has one, and record the call's metrics: all the telemetry
-    of a finished call in one call (what :func:`end_span` then :func:`record_metrics` do)."""
-    if span is None:
-        _record(record, None)
-        return
-    end_span(span, record, end_ns)
-    _handled.record = None
-
-
-def record_metrics(record: CallRecord) -> None:
-    """Record the call's duration, token usage and time-to-first-chunk histograms (nothing
-    is kept without an SDK; already done when :func:`end_span` had the call's span)."""
-    if getattr(_handled, "record", None) is record:
-        _handled.record = None
-        return
-    _record(record, None)
 
 
 def operation_name(operation: str) -> str:

@@ -154,3 +154,32 @@ def test_log_inputs_false_keeps_inputs_off_spans_too(
     attributes = chat_span_attributes(otel, server, messages=MESSAGES)
     assert "gen_ai.input.messages" not in attributes
     assert "gen_ai.output.messages" in attributes
+
+
+def test_spans_carry_only_what_redact_and_max_text_chars_left(
+    otel: Otel, server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret removed by redact must not leave through the tracing backend either."""
+    monkeypatch.setenv(CONTENT_ENV, "true")
+
+    def redact(record: tracklm.CallRecord) -> tracklm.CallRecord | None:
+        if "drop" in json.dumps(record.inputs):
+            return None
+        record.inputs = json.loads(json.dumps(record.inputs).replace("4111-1111", "[card]"))
+        record.outputs = str(record.outputs).replace("4111-1111", "[card]")
+        return record
+
+    tracklm.autolog(redact=redact, max_text_chars=1000)
+    with tracklm.start_run() as run:
+        client = client_for(server)
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "card 4111-1111"}]
+        )
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "drop 4111-1111"}]
+        )
+    rows(run.info.run_id)
+    kept, dropped = otel.tracklm_spans()
+    assert "4111" not in json.dumps(dict(kept.attributes or {}))
+    assert "[card]" in str((kept.attributes or {})["gen_ai.input.messages"])
+    assert not CONTENT_KEYS & set(dropped.attributes or {})

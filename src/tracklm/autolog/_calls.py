@@ -158,16 +158,17 @@ class Call:
         """The records this call becomes: params, metrics and its predictions row."""
         record = self._record()
         end_wall_ns = self.wall_ns + (self.end_ns - self.start_ns)
-        if self.span is not None:
-            _telemetry.end_span(self.span, record, end_wall_ns)
-        _telemetry.record_metrics(record)
         redact = self.options.redact
         if redact is not None:
             redacted = redact(record)
-            if redacted is None:
+            if redacted is None:  # no row; the span still ends, without any content
+                record.inputs = record.outputs = None
+                _telemetry.finish(self.span, record, end_wall_ns)
                 return []
             record = redacted
         _truncate(record, self.options.max_text_chars)
+        # the span gets what is stored: redacted and cut, never more
+        _telemetry.finish(self.span, record, end_wall_ns)
         return [*self._params(record), *self._metrics(record), self._row(record)]
 
     def _record(self) -> CallRecord:
