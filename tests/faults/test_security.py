@@ -8,6 +8,7 @@ import contextlib
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import openai
 import pandas as pd
@@ -19,11 +20,17 @@ import tracklm
 from tracklm.testing import LLMServer
 
 from ..run_manager._subprocess import WriteLockHolder, env_for, run
-from ._app import API_KEY, CREDENTIAL_HEADERS, SECRETS, client, rows, user
+from ._app import API_KEY, BEARER, CREDENTIAL_HEADERS, SECRETS, client, rows, user
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+def _answer(text: str) -> dict[str, Any]:
+    message = {"role": "assistant", "content": text}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice]}
 
 
 def _files(*folders: Path) -> list[Path]:
@@ -51,9 +58,13 @@ def test_no_credential_is_in_any_file_of_the_store_or_the_journal(
         sync.embeddings.create(model="e", input="vector")
         sync.responses.create(model="r", input="responses")
         azure.chat.completions.create(model="deployment", messages=user("azure"))
-        server.queue_response(401, {"error": {"message": "Incorrect API key provided"}})
+        # a server that echoes the credentials, in an error and in an answer
+        echoed = f"Incorrect API key provided: {API_KEY} (token {BEARER})"
+        server.queue_response(401, {"error": {"message": echoed}})
         with contextlib.suppress(openai.AuthenticationError):
             chat.create(model="m", messages=user("refused"))
+        server.queue_response(200, _answer(f"your key is {API_KEY}"))
+        chat.create(model="m", messages=user("echo it"))
 
         async def aio() -> None:
             async with openai.AsyncOpenAI(
@@ -71,7 +82,9 @@ def test_no_credential_is_in_any_file_of_the_store_or_the_journal(
         assert tracklm.flush(timeout=2).pending > 0  # in the journal now
     finally:
         holder.release()
-    assert len(rows()) == 2 * 10
+    stored = rows()
+    assert len(stored) == 2 * 11
+    assert any(r["outputs"] == "your key is [REDACTED]" for r in stored)
     sent = server.requests
     assert sent[0].header("authorization") == CREDENTIAL_HEADERS["Authorization"]
     assert any(r.header("api-key") == API_KEY for r in sent)
@@ -253,22 +266,7 @@ LLM_OUTPUTS = [
 
 @pytest.mark.parametrize("text", LLM_OUTPUTS)
 def test_llm_output_in_the_predictions_csv_reads_back_exactly(server: LLMServer, text: str) -> None:
-    server.queue_response(
-        200,
-        {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
-        },
-    )
+    server.queue_response(200, _answer(text))
     with tracklm.start_run() as run:
         client(server).chat.completions.create(model="m", messages=user(text))
     (row,) = rows([run.info.run_id])

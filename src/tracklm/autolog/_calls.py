@@ -157,6 +157,8 @@ class Call:
     def expand(self) -> list[Record]:
         """The records this call becomes: params, metrics and its predictions row."""
         record = self._record()
+        if self.start.secrets:
+            _mask(record, self.start.secrets)
         end_wall_ns = self.wall_ns + (self.end_ns - self.start_ns)
         redact = self.options.redact
         if redact is not None:
@@ -293,6 +295,25 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return repr(value)
+
+
+def _mask(record: CallRecord, secrets: tuple[str, ...]) -> None:
+    """Replace the client's credentials wherever they show up in the record's text."""
+    for name in ("inputs", "outputs", "params", "error"):
+        setattr(record, name, _masked(getattr(record, name), secrets))
+
+
+def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "[REDACTED]")
+        return value
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    return value
 
 
 def _truncate(record: CallRecord, limit: int | None) -> None:

@@ -90,6 +90,9 @@ class CallStart:
     provider: str | None = None
     """The provider's name (``openai``, ``azure.ai.openai``, ``groq``...); the integration's
     name when None."""
+    secrets: tuple[str, ...] = ()
+    """The client's credentials (API key, tokens): tracklm writes ``[REDACTED]`` wherever one
+    shows up in what it records (a server's error message that echoes the key)."""
 
 
 @dataclass

@@ -88,7 +88,23 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
         request=request,
         stream=options.stream,
         provider=provider_of(instance),
+        secrets=_credentials(instance),
     )
+
+
+_CREDENTIAL_HEADERS: Final = frozenset(
+    {"authorization", "api-key", "x-api-key", "proxy-authorization", "openai-api-key"}
+)
+
+
+def _credentials(client: Any) -> tuple[str, ...]:
+    """The client's key and the credential headers it sends (a bearer token without its
+    scheme), for tracklm to mask wherever a server echoes them; short ones are left out."""
+    found = [getattr(client, "api_key", None)]
+    for name, value in (getattr(client, "_custom_headers", None) or {}).items():
+        if isinstance(name, str) and name.lower() in _CREDENTIAL_HEADERS:
+            found.append(value.split(" ", 1)[-1] if isinstance(value, str) else None)
+    return tuple(s for s in found if isinstance(s, str) and len(s) >= 8)
 
 
 def provider_of(client: Any) -> str:
