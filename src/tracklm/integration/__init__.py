@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made once per call on the hot path, where that costs
 class CallStart:
     """What a call is, found on the caller's thread (references only, no serialization).
 
