@@ -59,6 +59,8 @@ class RunManager:
     BLOCK_TIMEOUT = 30.0
     """How long a blocking ``submit`` waits for room before its record is dropped."""
     RETRY_MAX_INTERVAL = 2.0
+    WARN_AFTER = 10.0
+    """Seconds of refused writes before a warning is logged (shorter refusals are normal)."""
     ORPHAN_SCAN_INTERVAL = 30.0
 
     def __init__(self, store: Store, journal_root: Path) -> None:
@@ -87,6 +89,7 @@ class RunManager:
         self._closed = False
         self._next_store_try = 0.0
         self._retry_interval = self.INTERVAL
+        self._failing_since: float | None = None
         self._next_orphan_scan = 0.0
 
     # -- caller side -------------------------------------------------------------------------
@@ -314,8 +317,7 @@ class RunManager:
         try:
             self._apply(batch)
         except StoreUnavailable as exc:
-            log_once(logger, "tracklm's store refused a write; keeping records in the journal", exc)
-            self._store_failed()
+            self._store_failed(exc)
             self._keep(batch)
             return
         self._store_ok()
@@ -387,8 +389,7 @@ class RunManager:
                     self._held.popleft()
                     self._held_records -= len(batch.records)
         except Exception as exc:
-            log_once(logger, "tracklm's store still refuses writes", exc)
-            self._store_failed()
+            self._store_failed(exc)
             return False
         self._store_ok()
         return True
@@ -412,11 +413,27 @@ class RunManager:
         except Exception as exc:
             log_once(logger, "tracklm could not replay a journal left by another process", exc)
 
-    def _store_failed(self) -> None:
+    def _store_failed(self, exc: BaseException) -> None:
+        # A busy store (another process writing) refuses now and then: that is what the
+        # journal is for, not worth a warning. One that keeps refusing is.
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        logger.debug("tracklm's store refused a write; journaling: %r", exc)
+        if now - self._failing_since >= self.WARN_AFTER:
+            log_once(
+                logger,
+                f"tracklm's store has refused writes for {self.WARN_AFTER:.0f} s; records wait "
+                "in the journal until it takes them",
+                exc,
+            )
         self._retry_interval = min(self._retry_interval * 2, self.RETRY_MAX_INTERVAL)
-        self._next_store_try = time.monotonic() + self._retry_interval
+        self._next_store_try = now + self._retry_interval
 
     def _store_ok(self) -> None:
+        if self._failing_since is not None:
+            logger.debug("tracklm's store takes writes again")
+            self._failing_since = None
         self._retry_interval = self.INTERVAL
         self._next_store_try = 0.0
 
