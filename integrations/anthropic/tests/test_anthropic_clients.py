@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from tracklm_anthropic._providers import provider_of
 import tracklm
 from tracklm.integration import version_matches
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import run_in_new_interpreter
 
 PATCHED = [(SyncAPIClient, "request"), (AsyncAPIClient, "request")]
 BEDROCK_MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -192,18 +191,7 @@ def test_autolog_called_before_anthropic_is_imported_records_its_calls(tmp_path:
         print(run.info.run_id)
         """
     )
-    env = {**os.environ, "TRACKLM_STRICT": "1", "TRACKLM_JOURNAL_DIR": str(tmp_path / "j2")}
-    env.pop("TRACKLM_AUTOLOG_DISABLED", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "late")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    run_id = done.stdout.strip().splitlines()[-1]
+    run_id = run_in_new_interpreter(script, tmp_path / "late", tmp_path / "j2")
 
     tracklm.set_tracking_uri(str(tmp_path / "late"))
     found = tracklm.load_table("predictions.csv", run_ids=[run_id])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import anthropic
@@ -13,6 +12,7 @@ from anthropic_support import HAIKU_3, JOKE, OPUS_3, Replay, aclient, client, ev
 
 import tracklm
 from tracklm.testing import LLMServer, prediction, predictions
+from tracklm.testing.integration_checks import dropped_stream_row
 
 
 def test_a_raw_response_is_the_sdks_own_object_and_is_recorded_at_once(replay: Replay) -> None:
@@ -51,16 +51,13 @@ def test_a_streamed_raw_response_never_parsed_gives_one_row_when_dropped(
     server: LLMServer,
 ) -> None:
     server.queue_response(200, chunks=events("unread"))
-    with tracklm.start_run() as run:
-        raw = client(server).messages.with_raw_response.create(
+    got = dropped_stream_row(
+        lambda: client(server).messages.with_raw_response.create(
             model="m", max_tokens=5, messages=JOKE, stream=True
-        )
-        raw.http_response.close()
-        del raw
-        gc.collect()
-
-    got = prediction(run)
-    assert (got["outputs"], got["stream"], got["status"]) == (None, True, "ok")
+        ),
+        lambda raw: raw.http_response.close(),
+    )
+    assert got["outputs"] is None
 
 
 def test_an_async_raw_response_is_recorded(server: LLMServer) -> None:

@@ -25,6 +25,12 @@ from anthropic_support import (
 
 import tracklm
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    LEAVE_UNFINISHED,
+    dropped_stream_row,
+    left_and_closed_stream_rows,
+    never_iterate,
+)
 
 
 def _text(events: Any) -> str:
@@ -131,29 +137,17 @@ def test_a_streamed_prompt_cache_hit_counts_in_the_input_tokens(replay: Replay) 
     assert (written["output_tokens"], read["output_tokens"]) == (201, 221)
 
 
-def _break_after_one(stream: Any) -> None:
-    for _ in stream:
-        break
-
-
-def _never_iterate(stream: Any) -> None:
-    pass
-
-
-@pytest.mark.parametrize("leave", [_break_after_one, _never_iterate])
+@pytest.mark.parametrize("leave", LEAVE_UNFINISHED)
 def test_a_stream_dropped_unfinished_gives_exactly_one_row(
     server: LLMServer, leave: Callable[[Any], None]
 ) -> None:
     server.queue_response(200, chunks=events("one", " two"))
-    with tracklm.start_run() as run:
-        stream = client(server).messages.create(model="m", max_tokens=5, messages=JOKE, stream=True)
-        leave(stream)
-        del stream
-        gc.collect()
-
-    got = prediction(run)
-    assert (got["stream"], got["status"], got["outputs"]) == (True, "ok", None)
-    if leave is _never_iterate:
+    got = dropped_stream_row(
+        lambda: client(server).messages.create(model="m", max_tokens=5, messages=JOKE, stream=True),
+        leave,
+    )
+    assert got["outputs"] is None
+    if leave is never_iterate:
         assert (got["ttft_ms"], got["response_model"]) == (None, None)
     else:  # message_start was read: its model, id and input tokens are known
         assert (got["ttft_ms"] is not None, got["response_model"]) == (True, "claude-test")
@@ -169,21 +163,13 @@ def _read_three_events(stream: Any) -> None:
 
 def test_a_stream_left_by_with_or_closed_is_finished_at_once(server: LLMServer) -> None:
     server.queue_response(200, chunks=events("a", " b", " c"), times=2)
-    with tracklm.start_run() as run:
-        messages = client(server).messages
-        with messages.create(model="m", max_tokens=5, messages=JOKE, stream=True) as left:
-            _read_three_events(left)  # message_start, content_block_start, "a"
-        closed = messages.create(model="m", max_tokens=5, messages=JOKE, stream=True)
-        _read_three_events(closed)
-        closed.close()
-        found = predictions(run)  # both streams are still referenced: no garbage collection needed
-
+    messages = client(server).messages
+    # each stream reads message_start, content_block_start, "a"
+    found = left_and_closed_stream_rows(
+        lambda: messages.create(model="m", max_tokens=5, messages=JOKE, stream=True),
+        _read_three_events,
+    )
     assert [r["outputs"] for r in found] == ["a", "a"]
-    assert left.response.is_closed
-    assert closed.response.is_closed
-    del left, closed
-    gc.collect()
-    assert len(predictions(run)) == 2
 
 
 def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(

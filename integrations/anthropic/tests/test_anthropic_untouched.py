@@ -21,7 +21,12 @@ from anthropic_support import (
 )
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest, json_cell, prediction, predictions
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    PER_REQUEST_HEADERS,
+    assert_not_stored,
+    assert_wire_identical,
+)
 
 
 def _every_form(server: LLMServer) -> int:
@@ -83,42 +88,10 @@ def _every_form(server: LLMServer) -> int:
     return calls + 2
 
 
-def _sent(server: LLMServer, calls: int) -> list[RecordedRequest]:
-    sent = server.requests
-    assert len(sent) == calls
-    server.clear()
-    return sent
-
-
 def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
     server: LLMServer,
 ) -> None:
-    tracklm.autolog(disable=True)
-    calls = _every_form(server)
-    bare = _sent(server, calls)
-    _every_form(server)
-    again = _sent(server, calls)
-    varying = {
-        k for a, b in zip(bare, again, strict=True) for k in a.headers if a.header(k) != b.header(k)
-    }
-    assert varying <= {"idempotency-key", "x-stainless-retry-count"}
-
-    tracklm.autolog()
-    with tracklm.start_run() as run:
-        _every_form(server)
-    logged = _sent(server, calls)
-
-    assert len(predictions(run)) == calls
-    for plain, seen in zip(bare, logged, strict=True):
-        assert (seen.method, seen.path, seen.query, seen.body) == (
-            plain.method,
-            plain.path,
-            plain.query,
-            plain.body,
-        )
-        assert {k: v for k, v in seen.headers.items() if k not in varying} == {
-            k: v for k, v in plain.headers.items() if k not in varying
-        }
+    assert_wire_identical(server, lambda: _every_form(server), may_vary=PER_REQUEST_HEADERS)
 
 
 def test_a_messages_generator_reaches_the_server_whole_and_the_row(server: LLMServer) -> None:
@@ -178,7 +151,4 @@ def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
     # x-api-key, or (current releases) Authorization: Bearer
     sent = [f"{r.header('x-api-key')} {r.header('authorization')}" for r in server.requests]
     assert all(API_KEY in headers for headers in sent)
-    assert tracklm.flush(timeout=30).ok
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(f.name.endswith((".db", ".csv")) for f in files)
-    assert [f for f in files if API_KEY.encode() in f.read_bytes()] == []
+    assert_not_stored([API_KEY], tmp_path)

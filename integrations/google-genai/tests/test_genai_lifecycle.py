@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-import wrapt
 from google.genai.models import AsyncModels, Models
 from google_support import GENAI_VERSION, MODEL, answer, client
 from tracklm_google_genai import GoogleGenAIIntegration
@@ -18,6 +15,10 @@ from tracklm_google_genai import GoogleGenAIIntegration
 import tracklm
 from tracklm.integration import version_matches
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    assert_disable_restores_originals,
+    run_in_new_interpreter,
+)
 
 METHODS = ("generate_content", "generate_content_stream", "embed_content")
 PATCHED = [(cls, name) for cls in (Models, AsyncModels) for name in METHODS]
@@ -31,30 +32,13 @@ def test_the_installed_google_genai_is_a_supported_release_and_the_one_ci_asked_
 
 
 def test_disable_puts_back_the_sdks_own_function_objects(server: LLMServer) -> None:
-    tracklm.autolog(disable=True)
-    originals = {(cls, name): cls.__dict__[name] for cls, name in PATCHED}
-    assert not any(isinstance(f, wrapt.ObjectProxy) for f in originals.values())
-
-    tracklm.autolog()
-    tracklm.autolog()  # again: replaces the options, never wraps twice
-    for (cls, name), original in originals.items():
-        wrapper = cls.__dict__[name]
-        assert isinstance(wrapper, wrapt.FunctionWrapper)
-        assert wrapper.__wrapped__ is original
-
-    tracklm.autolog(disable=True)
-    for (cls, name), original in originals.items():
-        assert cls.__dict__[name] is original
     server.queue_response(200, answer("ok"), times=2)
-    with tracklm.start_run() as run:
-        client(server).models.generate_content(model=MODEL, contents="not recorded")
-    assert tracklm.flush(timeout=30).ok
-    assert tracklm.get_run(run.info.run_id).data.metrics == {}
 
-    tracklm.autolog()
-    with tracklm.start_run() as run:
-        client(server).models.generate_content(model=MODEL, contents="recorded")
-    assert json_cell(prediction(run)["inputs"]) == [{"role": "user", "content": "recorded"}]
+    def call(text: str) -> None:
+        client(server).models.generate_content(model=MODEL, contents=text)
+
+    row = assert_disable_restores_originals(PATCHED, call)
+    assert json_cell(row["inputs"]) == [{"role": "user", "content": "recorded"}]
 
 
 @pytest.mark.parametrize(
@@ -123,18 +107,7 @@ def test_autolog_called_before_the_sdk_is_imported_records_its_calls(tmp_path: P
         print(run.info.run_id)
         """
     )
-    env = {**os.environ, "TRACKLM_STRICT": "1", "TRACKLM_JOURNAL_DIR": str(tmp_path / "j2")}
-    env.pop("TRACKLM_AUTOLOG_DISABLED", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "store2")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    run_id = done.stdout.strip().splitlines()[-1]
+    run_id = run_in_new_interpreter(script, tmp_path / "store2", tmp_path / "j2")
 
     tracklm.set_tracking_uri(str(tmp_path / "store2"))
     found = tracklm.load_table("predictions.csv", run_ids=[run_id])

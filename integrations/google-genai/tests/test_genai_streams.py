@@ -22,6 +22,11 @@ from google_support import (
 
 import tracklm
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    LEAVE_UNFINISHED,
+    dropped_stream_row,
+    never_iterate,
+)
 
 Replay = Callable[..., LLMServer]
 # a body cut short: the HTTP library's own error, as the SDK lets it through (httpx's or
@@ -87,29 +92,16 @@ def test_an_async_stream_is_the_sdks_async_iterator_and_is_recorded(replay: Repl
     assert got["ttft_ms"] is not None
 
 
-def _break_after_one(stream: Any) -> None:
-    for _ in stream:
-        break
-
-
-def _never_iterate(stream: Any) -> None:
-    pass
-
-
-@pytest.mark.parametrize("leave", [_break_after_one, _never_iterate])
+@pytest.mark.parametrize("leave", LEAVE_UNFINISHED)
 def test_a_stream_dropped_unfinished_gives_exactly_one_row(
     server: LLMServer, leave: Callable[[Any], None]
 ) -> None:
     server.queue_response(200, chunks=chunks("one ", "two ", "three", tokens=usage(3, 3)))
-    with tracklm.start_run() as run:
-        stream = client(server).models.generate_content_stream(model=MODEL, contents="count")
-        leave(stream)
-        del stream
-        gc.collect()
-
-    got = prediction(run)
-    assert (got["stream"], got["status"]) == (True, "ok")
-    if leave is _never_iterate:  # a sync stream's request is sent at its first next()
+    got = dropped_stream_row(
+        lambda: client(server).models.generate_content_stream(model=MODEL, contents="count"),
+        leave,
+    )
+    if leave is never_iterate:  # a sync stream's request is sent at its first next()
         assert (got["outputs"], got["ttft_ms"], len(server.requests)) == (None, None, 0)
     else:
         assert (got["outputs"], got["finish_reason"], got["input_tokens"]) == ("one ", None, None)

@@ -11,7 +11,8 @@ from google.genai import errors, types
 from google_support import API_KEY, MODEL, TOKEN, answer, client, error, vertex_client
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest, json_cell, predictions
+from tracklm.testing import LLMServer, json_cell, predictions
+from tracklm.testing.integration_checks import assert_not_stored, assert_wire_identical
 
 CONFIG: Any = {"temperature": 0.3, "top_k": 5, "system_instruction": "be brief"}
 
@@ -58,34 +59,10 @@ def _every_form(server: LLMServer) -> int:
     return 9
 
 
-def _sent(server: LLMServer, calls: int) -> list[RecordedRequest]:
-    sent = server.requests
-    assert len(sent) == calls
-    server.clear()
-    return sent
-
-
 def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
     server: LLMServer,
 ) -> None:
-    tracklm.autolog(disable=True)
-    calls = _every_form(server)
-    bare = _sent(server, calls)
-
-    tracklm.autolog()
-    with tracklm.start_run() as run:
-        _every_form(server)
-    logged = _sent(server, calls)
-
-    assert len(predictions(run)) == calls
-    for plain, seen in zip(bare, logged, strict=True):
-        assert (seen.method, seen.path, seen.query, seen.body) == (
-            plain.method,
-            plain.path,
-            plain.query,
-            plain.body,
-        )
-        assert seen.headers == plain.headers
+    assert_wire_identical(server, lambda: _every_form(server))  # no header may vary
 
 
 def test_the_api_key_and_the_access_token_are_in_no_file_of_the_store_or_the_journal(
@@ -110,17 +87,7 @@ def test_the_api_key_and_the_access_token_are_in_no_file_of_the_store_or_the_jou
     assert len(predictions(run)) == 4
     assert server.requests[0].header("x-goog-api-key") == API_KEY
     assert server.requests[1].header("authorization") == f"Bearer {TOKEN}"
-    tracklm.flush(timeout=30)
-    files = _files(tmp_path / "store") + _files(tmp_path / "journal")
-    assert any(f.name.endswith((".db", ".csv")) for f in files)
-    leaked = [
-        f for f in files if API_KEY.encode() in f.read_bytes() or TOKEN.encode() in f.read_bytes()
-    ]
-    assert leaked == []
-
-
-def _files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()]
+    assert_not_stored([API_KEY, TOKEN], tmp_path / "store", tmp_path / "journal")
 
 
 def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(

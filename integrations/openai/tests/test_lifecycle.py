@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-import wrapt
 from openai._base_client import AsyncAPIClient, SyncAPIClient
 from openai.lib.streaming.chat._completions import ChatCompletionStream
 from openai_support import client, user
 
 import tracklm
-from tracklm.testing import LLMServer, prediction
+from tracklm.testing import LLMServer
+from tracklm.testing.integration_checks import (
+    assert_disable_restores_originals,
+    run_in_new_interpreter,
+)
 
 PATCHED = [(SyncAPIClient, "request"), (AsyncAPIClient, "request"), (ChatCompletionStream, "close")]
 
 
 def test_disable_puts_back_the_sdks_own_function_objects(server: LLMServer) -> None:
-    tracklm.autolog(disable=True)
-    originals = {(cls, name): cls.__dict__[name] for cls, name in PATCHED}
-    assert not any(isinstance(f, wrapt.ObjectProxy) for f in originals.values())
+    def call(text: str) -> None:
+        client(server).chat.completions.create(model="m", messages=user(text))
 
-    tracklm.autolog()
-    tracklm.autolog()  # again: replaces the options, never wraps twice
-    for (cls, name), original in originals.items():
-        wrapper = cls.__dict__[name]
-        assert isinstance(wrapper, wrapt.FunctionWrapper)
-        assert wrapper.__wrapped__ is original
-
-    tracklm.autolog(disable=True)
-    for (cls, name), original in originals.items():
-        assert cls.__dict__[name] is original
-    with tracklm.start_run() as run:
-        client(server).chat.completions.create(model="m", messages=user("not recorded"))
-    assert tracklm.flush(timeout=30).ok
-    assert tracklm.get_run(run.info.run_id).data.metrics == {}
-
-    tracklm.autolog()
-    with tracklm.start_run() as run:
-        client(server).chat.completions.create(model="m", messages=user("recorded"))
-    assert prediction(run)["outputs"] == "echo: recorded"
+    assert assert_disable_restores_originals(PATCHED, call)["outputs"] == "echo: recorded"
 
 
 def test_autolog_called_before_openai_is_imported_records_its_calls(tmp_path: Path) -> None:
@@ -68,18 +49,7 @@ def test_autolog_called_before_openai_is_imported_records_its_calls(tmp_path: Pa
         print(run.info.run_id)
         """
     )
-    env = {**os.environ, "TRACKLM_STRICT": "1", "TRACKLM_JOURNAL_DIR": str(tmp_path / "j2")}
-    env.pop("TRACKLM_AUTOLOG_DISABLED", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "store")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    run_id = done.stdout.strip().splitlines()[-1]
+    run_id = run_in_new_interpreter(script, tmp_path / "store", tmp_path / "j2")
 
     found = tracklm.load_table("predictions.csv", run_ids=[run_id])
     assert list(found["outputs"]) == ["echo: late import"]

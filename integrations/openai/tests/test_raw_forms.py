@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from openai_support import SAY_TEST, aclient, client, user
 
 import tracklm
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import dropped_stream_row
 
 Replay = Callable[..., LLMServer]
 
@@ -61,16 +61,13 @@ def test_a_streamed_raw_response_records_the_stream_its_parse_gives(replay: Repl
 def test_a_streamed_raw_response_never_parsed_gives_one_row_when_dropped(
     server: LLMServer,
 ) -> None:
-    with tracklm.start_run() as run:
-        raw = client(server).chat.completions.with_raw_response.create(
+    got = dropped_stream_row(
+        lambda: client(server).chat.completions.with_raw_response.create(
             model="m", messages=user("hi"), stream=True
-        )
-        raw.http_response.close()
-        del raw
-        gc.collect()
-
-    got = prediction(run)
-    assert (got["outputs"], got["stream"], got["status"]) == (None, True, "ok")
+        ),
+        lambda raw: raw.http_response.close(),
+    )
+    assert got["outputs"] is None
 
 
 def test_an_async_raw_response_is_recorded(server: LLMServer) -> None:

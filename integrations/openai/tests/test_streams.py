@@ -13,6 +13,12 @@ from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, user
 
 import tracklm
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    LEAVE_UNFINISHED,
+    dropped_stream_row,
+    left_and_closed_stream_rows,
+    never_iterate,
+)
 
 Replay = Callable[..., LLMServer]
 INCLUDE_USAGE: Any = {"include_usage": True}
@@ -87,30 +93,17 @@ def test_streamed_tool_calls_are_assembled_into_json(replay: Replay) -> None:
     assert (got["finish_reason"], got["total_tokens"]) == ("tool_calls", 126)
 
 
-def _break_after_one(stream: Any) -> None:
-    for _ in stream:
-        break
-
-
-def _never_iterate(stream: Any) -> None:
-    pass
-
-
-@pytest.mark.parametrize("leave", [_break_after_one, _never_iterate])
+@pytest.mark.parametrize("leave", LEAVE_UNFINISHED)
 def test_a_stream_dropped_unfinished_gives_exactly_one_row(
     server: LLMServer, leave: Callable[[Any], None]
 ) -> None:
-    with tracklm.start_run() as run:
-        stream = client(server).chat.completions.create(
+    got = dropped_stream_row(
+        lambda: client(server).chat.completions.create(
             model="m", messages=user("one two three"), stream=True
-        )
-        leave(stream)
-        del stream
-        gc.collect()
-
-    got = prediction(run)
-    assert (got["stream"], got["status"]) == (True, "ok")
-    if leave is _never_iterate:
+        ),
+        leave,
+    )
+    if leave is never_iterate:
         assert (got["outputs"], got["ttft_ms"]) == (None, None)
     else:
         assert got["ttft_ms"] is not None
@@ -123,21 +116,12 @@ def _read_two_chunks(stream: Any) -> None:
 
 
 def test_a_stream_left_by_with_or_closed_is_finished_at_once(server: LLMServer) -> None:
-    with tracklm.start_run() as run:
-        chat = client(server).chat.completions
-        with chat.create(model="m", messages=user("a b c"), stream=True) as left:
-            _read_two_chunks(left)  # the role, then "echo:"
-        closed = chat.create(model="m", messages=user("d e f"), stream=True)
-        _read_two_chunks(closed)
-        closed.close()
-        found = predictions(run)  # both streams are still referenced: no garbage collection needed
-
+    chat = client(server).chat.completions
+    # each stream reads the role, then "echo:"
+    found = left_and_closed_stream_rows(
+        lambda: chat.create(model="m", messages=user("a b c"), stream=True), _read_two_chunks
+    )
     assert [r["outputs"] for r in found] == ["echo:", "echo:"]
-    assert left.response.is_closed
-    assert closed.response.is_closed
-    del left, closed
-    gc.collect()
-    assert len(predictions(run)) == 2
 
 
 def test_a_stream_failing_midway_gives_an_error_row_with_the_text_so_far(

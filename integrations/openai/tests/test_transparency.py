@@ -13,10 +13,12 @@ from openai.types.chat import ChatCompletion
 from openai_support import API_KEY, HAS_RESPONSES, aclient, chat_helpers, client, user
 
 import tracklm
-from tracklm.testing import LLMServer, RecordedRequest, json_cell, prediction, predictions
-
-# headers allowed to differ between two sends of the same call, with or without tracklm
-PER_REQUEST_HEADERS = frozenset({"idempotency-key", "x-stainless-retry-count"})
+from tracklm.testing import LLMServer, json_cell, prediction, predictions
+from tracklm.testing.integration_checks import (
+    PER_REQUEST_HEADERS,
+    assert_not_stored,
+    assert_wire_identical,
+)
 
 
 def _every_form(server: LLMServer) -> int:
@@ -52,43 +54,13 @@ def _every_form(server: LLMServer) -> int:
     return calls + 3
 
 
-def _sent(server: LLMServer, calls: int) -> list[RecordedRequest]:
-    sent = server.requests
-    assert len(sent) == calls
-    server.clear()
-    return sent
-
-
 def test_requests_on_the_wire_are_the_same_bytes_with_and_without_autolog(
     server: LLMServer,
 ) -> None:
-    tracklm.autolog(disable=True)
-    calls = _every_form(server)
-    bare = _sent(server, calls)
-    _every_form(server)
-    again = _sent(server, calls)
-    varying = {
-        k for a, b in zip(bare, again, strict=True) for k in a.headers if a.header(k) != b.header(k)
-    }
-    assert varying <= PER_REQUEST_HEADERS  # none, for the openai releases tested
-
-    tracklm.autolog()
-    with tracklm.start_run() as run:
-        _every_form(server)
-    logged = _sent(server, calls)
-
-    assert len(predictions(run)) == calls
-    for plain, seen in zip(bare, logged, strict=True):
-        assert (seen.method, seen.path, seen.query, seen.body) == (
-            plain.method,
-            plain.path,
-            plain.query,
-            plain.body,
-        )
-        assert set(seen.headers) == set(plain.headers)
-        assert {k: v for k, v in seen.headers.items() if k not in varying} == {
-            k: v for k, v in plain.headers.items() if k not in varying
-        }
+    # may vary: none, for the openai releases tested
+    logged = assert_wire_identical(
+        server, lambda: _every_form(server), may_vary=PER_REQUEST_HEADERS
+    )
     assert all("stream_options" not in r.json() for r in logged)
 
 
@@ -141,15 +113,7 @@ def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
     assert len(predictions(run)) == 4
     assert {r.header("authorization") for r in server.requests[:1]} == {f"Bearer {API_KEY}"}
     assert server.requests[1].header("api-key") == API_KEY
-    tracklm.flush(timeout=30)
-    files = _files(tmp_path / "store") + _files(tmp_path / "journal")
-    assert any(f.name.endswith((".db", ".csv")) for f in files)
-    leaked = [f for f in files if API_KEY.encode() in f.read_bytes()]
-    assert leaked == []
-
-
-def _files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()]
+    assert_not_stored([API_KEY], tmp_path / "store", tmp_path / "journal")
 
 
 def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(

@@ -36,6 +36,16 @@ Checking what was recorded
     ``$TRACKLM_FIXTURES_DIR``, else a ``fixtures`` or ``shared/fixtures`` folder above the
     test; without one the test is skipped).
 
+Checks for autolog integrations
+    :mod:`tracklm.testing.integration_checks` holds what every integration's tests check,
+    whatever the SDK: :func:`~tracklm.testing.integration_checks.assert_wire_identical` (the
+    same request bytes with and without autolog),
+    :func:`~tracklm.testing.integration_checks.assert_disable_restores_originals`,
+    :func:`~tracklm.testing.integration_checks.dropped_stream_row` (one row per stream left
+    unfinished), :func:`~tracklm.testing.integration_checks.left_and_closed_stream_rows`,
+    :func:`~tracklm.testing.integration_checks.assert_not_stored` (no API key in any file)
+    and :func:`~tracklm.testing.integration_checks.run_in_new_interpreter`.
+
 Echo mode
     ``POST`` to ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
     ``/v1/responses`` get deterministic answers: the text is ``"echo: "`` + the last user
