@@ -54,17 +54,13 @@ conn.execute("ROLLBACK")
 """
 
 
-class WriteLockHolder:
-    """Another process holding SQLite's write lock on a database until released.
+class LockHolder:
+    """Another process that runs ``script`` with ``args``, prints ``locked`` once it holds its
+    lock, and keeps it until :meth:`release`."""
 
-    ``readers_too``: in SQLite's exclusive locking mode, which locks out readers as well; it
-    can only be taken while no other process has the database open.
-    """
-
-    def __init__(self, db: Path, readers_too: bool = False) -> None:
-        mode = ["readers-too"] if readers_too else []
+    def __init__(self, script: str, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLD_WRITE_LOCK, str(db), *mode],
+            [sys.executable, "-c", script, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -77,3 +73,15 @@ class WriteLockHolder:
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
         assert self.proc.wait(timeout=30) == 0
+
+
+class WriteLockHolder(LockHolder):
+    """Another process holding SQLite's write lock on a database until released.
+
+    ``readers_too``: in SQLite's exclusive locking mode, which locks out readers as well; it
+    can only be taken while no other process has the database open.
+    """
+
+    def __init__(self, db: Path, readers_too: bool = False) -> None:
+        mode = ["readers-too"] if readers_too else []
+        super().__init__(HOLD_WRITE_LOCK, str(db), *mode)

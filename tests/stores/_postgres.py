@@ -7,10 +7,10 @@ without it, with a message saying how to run them.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from typing import Any, Final
+
+from ..run_manager._subprocess import LockHolder
 
 ENV: Final = "TRACKLM_TEST_POSTGRES_URL"
 HOW_TO: Final = (
@@ -71,22 +71,9 @@ with conn.transaction():
 """
 
 
-class TableLockHolder:
+class TableLockHolder(LockHolder):
     """Another process holding ``ACCESS EXCLUSIVE`` locks on tables of a schema until released:
     the store's writes time out on them (``lock_timeout``) and go to the journal."""
 
     def __init__(self, url: str, schema: str, tables: str = "metrics, table_rows") -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _HOLD_LOCK, url, schema, tables],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-        assert self.proc.wait(timeout=30) == 0
+        super().__init__(_HOLD_LOCK, url, schema, tables)
