@@ -29,9 +29,9 @@ proc, url, key = os.environ["PROC"], os.environ["FAULT_BASE_URL"], os.environ["F
 THREADS, TASKS, CALLS = (int(os.environ[k]) for k in ("THREADS", "TASKS", "CALLS"))
 
 
-async def task(t, k):
+async def task(t, k, aio):
     # each task logs into a run of its own (the active run belongs to the task)
-    async with openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=0) as aio:
+    async with aio:
         with tracklm.start_run(run_name=f"p{proc}-t{t}-k{k}"):
             for i in range(CALLS):
                 tag = [{"role": "user", "content": f"p{proc}-t{t}-k{k}-c{i}"}]
@@ -49,16 +49,19 @@ def thread_main(t):
     with openai.OpenAI(api_key=key, base_url=url, max_retries=0) as sync:  # no run: autolog's
         sync.chat.completions.create(model="m", messages=[
             {"role": "user", "content": f"p{proc}-t{t}-sync"}])
+    clients = [openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=0) for _ in range(TASKS)]
     started.wait()
 
     async def tasks():
-        await asyncio.gather(*(task(t, k) for k in range(TASKS)))
+        await asyncio.gather(*(task(t, k, aio) for k, aio in enumerate(clients)))
 
     asyncio.run(tasks())
 
 
-# Python's own hazard, not tracklm's: a child forked while another thread imports a module
-# waits forever for that module's lock. Import what the threads use before they start.
+# Hazards of fork with threads, not tracklm's: a child forked while another thread imports a
+# module, or loads certificates into an SSL context (OpenSSL holds a lock meanwhile), waits
+# forever for that lock. So the threads import what they use and make their clients (each one
+# an SSL context) before the fork, and afterwards speak plain HTTP only.
 with tracklm.autolog_disabled(), openai.OpenAI(api_key=key, base_url=url) as warm:
     warm.chat.completions.create(model="m", messages=[{"role": "user", "content": "warm"}])
     asyncio.run(asyncio.sleep(0))
