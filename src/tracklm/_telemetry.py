@@ -336,22 +336,23 @@ class _Instruments:
 
 
 _instruments_cache: _Instruments | None = None
+_PROXY: Final = "_ProxyMeterProvider"
 
 
 def _instruments() -> _Instruments | None:
-    """The histograms of the current global meter provider.
+    """The histograms of the current global meter provider; None while no SDK is set.
 
-    There is no public way to tell the API's proxy provider (what ``get_meter_provider()``
-    returns until an SDK is set) from an SDK's, and none is needed: instruments made through
-    the proxy record nothing until an SDK is set and then forward to it. They are remade when
-    the global provider changes, so an SDK set after the first call is used directly.
+    Until an SDK is set, ``get_meter_provider()`` returns the API's proxy, whose instruments
+    record nothing: then nothing is recorded (the proxy is known by its class name, as the API
+    exports no way to tell it apart). Once one is set, ``get_meter_provider()`` returns it, and
+    the instruments are made from it, and remade whenever the global provider changes.
     """
     global _instruments_cache
     provider = metrics.get_meter_provider()
     cached = _instruments_cache
     if cached is not None and cached.provider is provider:
         return cached
-    if isinstance(provider, metrics.NoOpMeterProvider):
+    if isinstance(provider, metrics.NoOpMeterProvider) or type(provider).__name__ == _PROXY:
         return None
     cached = _instruments_cache = _Instruments(provider)
     return cached

@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent(
     from opentelemetry import context as otel_context
     from opentelemetry import trace
 
-    made = {"otel_spans": 0, "tracklm_spans": 0, "attached": 0}
+    made = {"otel_spans": 0, "tracklm_spans": 0, "attached": 0, "instruments": 0}
     span_init = trace.NonRecordingSpan.__init__
     attach = otel_context.attach
 
@@ -48,6 +48,13 @@ SCRIPT = textwrap.dedent(
         tracker_init(self, *args, **kwargs)
 
     _telemetry.Span.__init__ = counting_tracker_init
+    instruments_init = _telemetry._Instruments.__init__
+
+    def counting_instruments_init(self, *args, **kwargs):
+        made["instruments"] += 1
+        instruments_init(self, *args, **kwargs)
+
+    _telemetry._Instruments.__init__ = counting_instruments_init
     set_strict(True)
     tracklm.set_tracking_uri(sys.argv[1])
     tracklm.autolog()
@@ -89,9 +96,64 @@ def test_no_sdk_no_span_object_and_empty_trace_ids(tmp_path: Path) -> None:
         "otel_spans": 0,
         "tracklm_spans": 0,
         "attached": 0,
+        "instruments": 0,
         "rows": 3,
         "trace_ids_empty": True,
         "span_ids_empty": True,
         "sdk_imported": False,
         "start_span": "None",
     }
+
+
+LATE_SDK = textwrap.dedent(
+    """
+    import json, sys
+
+    import openai
+    import tracklm
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from tracklm.autolog import set_strict
+    from tracklm.testing import LLMServer
+
+    set_strict(True)
+    tracklm.set_tracking_uri(sys.argv[1])
+    tracklm.autolog()
+    hi = [{"role": "user", "content": "hello there"}]
+    reader = InMemoryMetricReader()
+    with LLMServer() as server, tracklm.start_run():
+        client = openai.OpenAI(api_key="test", base_url=server.openai_base_url, max_retries=0)
+        client.chat.completions.create(model="gpt-4o-mini", messages=hi)
+        tracklm.flush(timeout=30)  # recorded while no SDK was set
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o-mini", messages=hi)
+    tracklm.flush(timeout=30)
+    counts = {
+        metric.name: sum(point.count for point in metric.data.data_points)
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if scope.scope.name == "tracklm"
+    }
+    print(json.dumps(counts))
+    """
+)
+
+
+def test_a_meter_provider_set_after_the_first_call_gets_the_later_calls(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLM_", "OTEL_"))}
+    env["TRACKLM_JOURNAL_DIR"] = str(tmp_path / "journal")
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_SDK, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    # the two calls made once the SDK was set; input and output tokens for each
+    assert counts == {"gen_ai.client.operation.duration": 2, "gen_ai.client.token.usage": 4}
