@@ -276,7 +276,7 @@ class Call:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_fallback, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _text(value: Any) -> str | None:
@@ -314,6 +314,10 @@ def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
         return {k: _masked(v, secrets) for k, v in value.items()}
     return value
+
+
+# made once: json.dumps with options other than its defaults builds an encoder at every call
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_fallback, separators=(",", ":"))
 
 
 def _truncate(record: CallRecord, limit: int | None) -> None:
