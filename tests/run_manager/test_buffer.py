@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -89,3 +90,45 @@ def test_memory_is_bounded_by_the_buffer_not_by_what_is_logged(
     time.sleep(0.1)
     assert tracklm.flush(timeout=60).ok
     assert len(tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")) == 20_000
+
+
+
+class _Spinning:
+    """A deferred record whose expansion computes, holding the GIL, until ``seen`` is set (at
+    most 2 ms: a slow call's record); counts the expansions that ran their full time."""
+
+    def __init__(self, seen: threading.Event, full: list[int]) -> None:
+        self.seen = seen
+        self.full = full
+
+    def expand(self) -> list[LogMetric]:
+        deadline = time.monotonic() + 0.002
+        while not self.seen.is_set():
+            if time.monotonic() >= deadline:
+                self.full.append(1)
+                break
+        return [LogMetric("r", "expanded", 1.0, 0, 0)]
+
+
+def test_the_flusher_lets_app_threads_run_while_it_expands_calls() -> None:
+    """With a switch interval too long to ever force a switch, an app thread waiting for the
+    GIL still runs within a few records of the flusher's work, not after all of it."""
+    manager = manager_for(tracklm.get_tracking_uri())
+    release = _stall_flusher(manager)
+    seen = threading.Event()
+    full: list[int] = []
+    for _ in range(500):  # 1 s of expanding if nothing else ran
+        manager.submit(_Spinning(seen, full))  # type: ignore[arg-type]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    try:
+        release.set()
+        time.sleep(0.01)  # the flusher takes the GIL and starts expanding
+        app = threading.Thread(target=seen.set)
+        app.start()  # this thread, then the new one, get the GIL only when the flusher yields
+        app.join(30)
+    finally:
+        sys.setswitchinterval(interval)
+    assert manager.flush(timeout=30).written == 501  # the stalled warm-up record and the 500
+    assert seen.is_set()
+    assert len(full) < 50  # without yielding: all 500

@@ -62,6 +62,8 @@ class RunManager:
     WARN_AFTER = 10.0
     """Seconds of refused writes before a warning is logged (shorter refusals are normal)."""
     ORPHAN_SCAN_INTERVAL = 30.0
+    YIELD_AFTER = 0.0005
+    """Seconds of turning calls into records after which the flusher lets other threads run."""
 
     def __init__(self, store: Store, journal_root: Path) -> None:
         self.store = store
@@ -346,12 +348,21 @@ class RunManager:
 
     def _normalized(self, batch: Batch) -> Batch:
         records: list[Record] = []
+        clock = time.perf_counter
+        yield_at = clock() + self.YIELD_AFTER
         for record in batch.records:
             try:
                 records.extend(normalize(record))
             except Exception as exc:
                 self._count_dropped(1)
                 log_once(logger, "tracklm could not turn a record into rows; dropped it", exc)
+            if clock() >= yield_at:
+                # A thread of the app whose I/O has returned waits for the GIL while this one
+                # computes, up to the interpreter's switch interval (5 ms): offer it now. Not
+                # while records pile up, when keeping up comes first.
+                if len(self._buffer) < self.BATCH_SIZE:
+                    time.sleep(0)
+                yield_at = clock() + self.YIELD_AFTER
         batch.records = records
         return batch
 
