@@ -62,7 +62,10 @@ def get(obj: Any, name: str, default: Any = None) -> Any:
     if obj is None:
         return default
     cls = type(obj)
-    if cls is dict or _is_mapping(cls):
+    mapping = _mapping_types.get(cls)
+    if mapping is None:
+        mapping = _is_mapping(cls)
+    if mapping:
         value = obj.get(name)
     else:
         # A pydantic model keeps its fields in __dict__. A name found neither there nor on

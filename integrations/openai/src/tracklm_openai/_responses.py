@@ -67,15 +67,19 @@ def _completion_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
     texts: dict[int, list[str]] = {}
     tools: dict[int, dict[int, dict[str, Any]]] = {}
     reasons: dict[int, str] = {}
-    for chunk in chunks:
-        model = get(chunk, "model") or model
-        response_id = get(chunk, "id") or response_id
-        if get(chunk, "usage") is not None:
-            usage = _usage(get(chunk, "usage"))
+    chat = operation == "chat"
+    for chunk in chunks:  # read per chunk only what changes from one chunk to the next
+        if model is None:
+            model = get(chunk, "model")
+        if response_id is None:
+            response_id = get(chunk, "id")
+        chunk_usage = get(chunk, "usage")
+        if chunk_usage is not None:
+            usage = _usage(chunk_usage)
         for choice in get(chunk, "choices", []):
             index = get(choice, "index", 0)
-            delta = get(choice, "delta")
-            piece = get(delta, "content") if operation == "chat" else get(choice, "text")
+            delta = get(choice, "delta") if chat else None
+            piece = get(delta, "content") if chat else get(choice, "text")
             if piece:
                 texts.setdefault(index, []).append(piece)
             for call in get(delta, "tool_calls", []):
@@ -86,8 +90,9 @@ def _completion_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
                 slot["id"] = get(call, "id") or slot["id"]
                 slot["name"] = get(function, "name") or slot["name"]
                 slot["arguments"] += get(function, "arguments", "")
-            if get(choice, "finish_reason"):
-                reasons[index] = get(choice, "finish_reason")
+            reason = get(choice, "finish_reason")
+            if reason:
+                reasons[index] = reason
     indexes = sorted(set(texts) | set(tools) | set(reasons))
     outputs = [
         _output(
