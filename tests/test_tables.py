@@ -44,6 +44,18 @@ def test_dict_of_scalars_is_one_row() -> None:
     ]
 
 
+def test_text_with_a_lone_surrogate_loads_back_as_logged() -> None:
+    """(pandas 3 with pyarrow installed keeps text in pyarrow, which refuses lone surrogates.)"""
+    with tracklm.start_run():
+        tracklm.log_table({"prompt": ["bad \udcff byte", "fine"], "n": [1, 2]}, "t.csv")
+    frame = tracklm.load_table("t.csv")
+    assert frame.to_dict("records") == [
+        {"prompt": "bad \udcff byte", "n": 1},
+        {"prompt": "fine", "n": 2},
+    ]
+    assert frame["n"].dtype == np.int64
+
+
 def test_dataframe_with_odd_dtypes_reads_back_as_json_values() -> None:
     when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
     df = pd.DataFrame(

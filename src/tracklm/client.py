@@ -44,6 +44,7 @@ from tracklm._run_manager.records import (
     LogParam,
     SetRunStatus,
     SetTag,
+    column_names,
     frame_rows,
     json_value,
 )
@@ -383,7 +384,7 @@ class TracklmClient:
             rows = self._store.read_table(run_id, artifact_file)
             if rows is None:
                 continue
-            frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+            frame = _table_frame(rows)
             if "run_id" in extra:
                 frame["run_id"] = run_id
             frames.append(frame)
@@ -516,6 +517,33 @@ def _experiment_name(name: object) -> str:
             f"characters, got {name!r}."
         )
     return name
+
+
+def _table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A table's rows as a DataFrame, whatever text they hold."""
+    import pandas as pd
+
+    frame: pd.DataFrame
+    try:
+        frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+    except UnicodeEncodeError:
+        # pandas 3 keeps text in pyarrow where it is installed, and pyarrow refuses lone
+        # surrogates (text decoded with errors="surrogateescape", say): a column holding one
+        # keeps Python strings instead
+        columns = column_names(rows)
+        frame = pd.DataFrame({name: _series([row.get(name) for row in rows]) for name in columns})
+    return frame
+
+
+def _series(values: list[Any]) -> pd.Series[Any]:
+    import pandas as pd
+
+    series: pd.Series[Any]
+    try:
+        series = pd.Series(values)
+    except UnicodeEncodeError:
+        series = pd.Series(values, dtype=object)
+    return series
 
 
 def _table_rows(data: Any) -> list[dict[str, Any]]:
