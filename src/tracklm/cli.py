@@ -7,6 +7,8 @@
     tracklm show RUN_ID
     tracklm table RUN_ID [ARTIFACT] [--format csv|json|xlsx] [--output FILE]
     tracklm demo
+    tracklm ui [--port 5731] [--host 127.0.0.1]
+    tracklm migrate SRC_URI DST_URI
 
 ``--tracking-uri`` (or ``TRACKLM_TRACKING_URI``) chooses the store, ``--artifact-root`` (or
 ``TRACKLM_ARTIFACT_ROOT``) where artifact files go; ``--json`` prints machine-readable output
@@ -96,6 +98,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=_table)
     sub = command("demo", "log a small example run and show where it went")
     sub.set_defaults(handler=_demo)
+    sub = command(
+        "migrate",
+        "copy experiments, runs, tables and artifacts from one store into another; run it "
+        "again to copy what is new (nothing is copied twice)",
+    )
+    sub.add_argument("src_uri", metavar="SRC_URI", help="the store to copy from")
+    sub.add_argument("dst_uri", metavar="DST_URI", help="the store to copy into")
+    sub.add_argument("--src-artifact-root", help="where the source's artifact files are")
+    sub.add_argument("--dst-artifact-root", help="where the destination's artifact files go")
+    sub.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    sub.set_defaults(handler=_migrate)
+    ui_help = "browse experiments, runs, metrics and tables in a local web app (read-only)"
+    sub = commands.add_parser("ui", help=ui_help, description=ui_help)
+    sub.add_argument("--port", type=int, default=5731, help="port to listen on (default 5731)")
+    sub.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every "
+        "network the machine is on: anyone who reaches it can read every run)",
+    )
+    sub.set_defaults(handler=_ui)
     return parser
 
 
@@ -280,6 +303,51 @@ def _demo(args: argparse.Namespace) -> int:
     from tracklm._demo import run_demo
 
     return run_demo(args.tracking_uri)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from tracklm.migrate import migrate
+    from tracklm.migrate._progress import ProgressBar
+
+    bar = None if args.quiet else ProgressBar(sys.stderr)
+    try:
+        report = migrate(
+            args.src_uri,
+            args.dst_uri,
+            src_artifact_root=args.src_artifact_root,
+            dst_artifact_root=args.dst_artifact_root,
+            progress=bar,
+        )
+    except KeyboardInterrupt:
+        print(
+            "\ntracklm: migration interrupted; what was copied is kept. Run the same command "
+            "again to finish it.",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from tracklm.stores import open_store
+    from tracklm.ui import UIServer  # says how to install the `ui` extra when it is missing
+
+    uri = args.tracking_uri if args.tracking_uri is not None else _config.current_tracking_uri()
+    store = open_store(uri)
+    try:
+        store.list_experiments()  # a store that cannot be read fails now, with its reason
+        server = UIServer(store, args.host, args.port)
+        print(f"tracklm ui: reading {mask_password(store.uri)}")
+        print(f"Open {server.url} in a browser (Ctrl+C stops).", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    finally:
+        store.close()
+    return 0
 
 
 # -- output ----------------------------------------------------------------------------------
