@@ -1,4 +1,5 @@
-"""Benchmark: what logging costs the caller, how fast rows reach SQLite (and PostgreSQL), memory.
+"""Benchmark: what logging costs the caller, how fast rows reach SQLite (PostgreSQL, an MLflow
+server), memory.
 
 Measures, for tracklm and for MLflow's own SQLite store on the same work, in one run:
 
@@ -11,7 +12,10 @@ Measures, for tracklm and for MLflow's own SQLite store on the same work, in one
 * the peak resident memory while logging 100k and 1M rows of ~1 KB, each in its own process;
 * the sustained figure again with the PostgreSQL store (a fresh schema on the server
   ``TRACKLM_BENCH_POSTGRES_URL`` names, by default ``TRACKLM_TEST_POSTGRES_URL`` or
-  ``postgresql://postgres@127.0.0.1:5432/test``), beside SQLite's; skipped without a server.
+  ``postgresql://postgres@127.0.0.1:5432/test``), beside SQLite's; skipped without a server;
+* and with the MLflow store: rows from the buffer to an MLflow tracking server over its REST
+  API, as the run manager batches them (``mlflow server`` started for the run on a free port,
+  SQLite backend, ``--serve-artifacts``; or the server ``TRACKLM_BENCH_MLFLOW_URL`` names).
 
 Every variant runs in a child process of its own with a fresh temporary folder. Run::
 
@@ -61,7 +65,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "full": {
         "metric_n": 200_000, "metric_warmup": 5_000,
         "table_n": 50_000, "table_warmup": 2_000,
-        "sustained_n": 200_000,
+        "sustained_n": 200_000, "mlflow_server_n": 100_000,
         "memory_small": 100_000, "memory_large": 1_000_000,
         "mlflow_warmup": 20, "mlflow_metric_n": 300, "mlflow_async_n": 500,
         "mlflow_table_n": 500, "mlflow_table_warmup": 10,
@@ -69,7 +73,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "metric_n": 20_000, "metric_warmup": 1_000,
         "table_n": 5_000, "table_warmup": 500,
-        "sustained_n": 20_000,
+        "sustained_n": 20_000, "mlflow_server_n": 10_000,
         "memory_small": 10_000, "memory_large": 40_000,
         "mlflow_warmup": 5, "mlflow_metric_n": 30, "mlflow_async_n": 30,
         "mlflow_table_n": 30, "mlflow_table_warmup": 3,
@@ -115,6 +119,7 @@ ROW_BYTES = len(json.dumps({k: v[0] for k, v in make_row(0).items()}))
 
 
 POSTGRES_URL_ENV = "TRACKLM_BENCH_POSTGRES_URL"
+MLFLOW_URL_ENV = "TRACKLM_BENCH_MLFLOW_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -128,9 +133,12 @@ def _postgres_url() -> str:
 
 
 def _tracking_uri(folder: Path, store: str) -> str:
-    """The store of a variant: a SQLite folder, or a fresh schema on the PostgreSQL server."""
+    """The store of a variant: a SQLite folder, a fresh schema on the PostgreSQL server, or
+    the MLflow server."""
     if store == "sqlite":
         return str(folder / "store")
+    if store == "mlflow":
+        return f"mlflow+{os.environ[MLFLOW_URL_ENV]}"
     url = _postgres_url()
     schema = f"tracklm_bench_{os.getpid()}_{int(time.time())}"
     (folder / "schema").write_text(schema)
@@ -155,8 +163,10 @@ def _tracklm_start(folder: Path, store: str = "sqlite") -> Any:
     import tracklm
 
     tracklm.set_tracking_uri(_tracking_uri(folder, store))
-    tracklm.set_experiment("bench")
-    tracklm.start_run(run_name="bench")
+    # a server outlives the variant: an experiment of its own each time
+    tracklm.set_experiment("bench" if store != "mlflow" else f"bench-{folder.name}-{time.time()}")
+    run = tracklm.start_run(run_name="bench")
+    (folder / "run_id").write_text(run.info.run_id)
     return tracklm
 
 
@@ -212,6 +222,13 @@ class FlusherMeter:
 
 
 def _store_counts(folder: Path, store: str = "sqlite") -> dict[str, int]:
+    if store == "mlflow":  # read back through the store, as a user would
+        import tracklm
+
+        run_id = (folder / "run_id").read_text()
+        client = tracklm.TracklmClient()
+        rows = len(client.load_table(None, TABLE_CSV, run_ids=[run_id]))
+        return {"table_rows_in_store": rows, "metrics_in_store": 0}
     if store == "postgres":
         import psycopg
 
@@ -278,13 +295,15 @@ def tracklm_variant(
     """Log ``n`` metric values or table rows in an active run, then flush.
 
     ``latencies`` times each call; without it (the memory runs) nothing per call is kept.
-    ``store`` is ``sqlite`` or ``postgres`` (a fresh schema, dropped afterwards).
+    ``store`` is ``sqlite``, ``postgres`` (a fresh schema, dropped afterwards) or ``mlflow``.
     """
     extra: dict[str, Any] = {}
     if store == "postgres":
         missing = _postgres_missing()
         if missing:
             return {"skipped": missing}
+    if store == "mlflow" and not os.environ.get(MLFLOW_URL_ENV):
+        return {"skipped": "no MLflow server (install mlflow, or set " + MLFLOW_URL_ENV + ")"}
     tracklm = _tracklm_start(folder, store)
     manager = _tracklm_manager()
     if kind == "memory":
@@ -454,6 +473,8 @@ def plan(size: dict[str, Any]) -> list[Variant]:
                 kind="table", n=s["sustained_n"], warmup=1_000),
         Variant("tracklm_sustained_postgres", "tracklm sustained, 1 KB rows, PostgreSQL",
                 "tracklm", kind="table", n=s["sustained_n"], warmup=1_000, store="postgres"),
+        Variant("tracklm_sustained_mlflow", "tracklm sustained, 1 KB rows, MLflow server",
+                "tracklm", kind="table", n=s["mlflow_server_n"], warmup=1_000, store="mlflow"),
         Variant("tracklm_memory_small", "tracklm memory, 1 KB rows", "tracklm",
                 kind="memory", n=s["memory_small"], warmup=1_000, latencies=False),
         Variant("tracklm_memory_large", "tracklm memory, 1 KB rows", "tracklm",
@@ -489,7 +510,7 @@ def child_main(specs: list[dict[str, Any]]) -> None:
 
 
 def _child_env(journal: Path) -> dict[str, str]:
-    keep = (POSTGRES_URL_ENV, "TRACKLM_TEST_POSTGRES_URL")
+    keep = (POSTGRES_URL_ENV, "TRACKLM_TEST_POSTGRES_URL", MLFLOW_URL_ENV)
     env = {k: v for k, v in os.environ.items()
            if k in keep or not k.startswith(("TRACKLM_", "MLFLOW_"))}
     env.update(
@@ -648,6 +669,7 @@ def report(
         "SQLite, table file), wall clock and thread CPU time, over the measured window.",
     ]
     out += _postgres_lines(results)
+    out += _mlflow_server_lines(results)
     t = results.get("mlflow_table", {}).get("extra", {})
     if t.get("first_10pct_median_us"):
         out.append(
@@ -692,6 +714,78 @@ def _postgres_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "- PostgreSQL vs SQLite, sustained 1 KB rows, rows/s: " + "; ".join(figures) + ".",
     ]
+
+
+def _mlflow_server_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The MLflow server's figures beside SQLite's and PostgreSQL's, for the same rows."""
+    server = results.get("tracklm_sustained_mlflow", {})
+    if "skipped" in server:
+        return [f"- MLflow server variant skipped: {server['skipped']}"]
+    if "rows_per_s" not in server:
+        return []
+    figures = []
+    for label, key, where in (
+        ("end to end (caller to server, table files written at flush)", "rows_per_s", None),
+        ("buffer to server, caller idle", "drain_rows_per_s", "extra"),
+        ("inside the flusher's writes (wall)", "flusher_rows_per_s_wall", "extra"),
+    ):
+        mine = (server.get(where, {}) if where else server).get(key)
+        others = []
+        for name, store in (("tracklm_sustained", "SQLite"), ("tracklm_sustained_postgres", "PG")):
+            theirs = results.get(name, {})
+            value = (theirs.get(where, {}) if where else theirs).get(key)
+            if value:
+                others.append(f"{store} {fmt(value)}")
+        figures.append(f"{label} {fmt(mine)}" + (f" (vs {', '.join(others)})" if others else ""))
+    return [
+        f"- MLflow server (REST, {server['n']:,} rows), rows/s: " + "; ".join(figures) + ".",
+    ]
+
+
+def _start_mlflow_server(root: Path) -> tuple[Any, str] | None:
+    """``mlflow server`` on a free port (SQLite backend, served artifacts), or None."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    executable = Path(sys.executable).with_name("mlflow")
+    if not executable.exists():
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = root / "mlflow-server"
+    folder.mkdir(parents=True)
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    log = open(folder / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(executable), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}", "--serve-artifacts",
+         "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    _stop_mlflow_server(process)
+    return None
+
+
+def _stop_mlflow_server(process: Any) -> None:
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except ProcessLookupError:
+        pass
 
 
 def _targets(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -904,9 +998,19 @@ def main(argv: list[str] | None = None) -> int:
     overhead = timer_overhead_ns()
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-"))
     started = time.monotonic()
+    server = None
+    wants_server = any(v.params.get("store") == "mlflow" for v in variants)
+    if wants_server and have_mlflow and not os.environ.get(MLFLOW_URL_ENV):
+        print("starting an MLflow server ...", file=sys.stderr, flush=True)
+        server = _start_mlflow_server(root)
+        if server is not None:
+            os.environ[MLFLOW_URL_ENV] = server[1]
     try:
         results = run_plan(variants, root, quick=args.quick)
     finally:
+        if server is not None:
+            _stop_mlflow_server(server[0])
+            del os.environ[MLFLOW_URL_ENV]
         if args.keep:
             print(f"kept {root}", file=sys.stderr)
         else:

@@ -20,6 +20,9 @@ from tracklm.autolog import _runs
 
 from .stores import _postgres
 
+# one MLflow server for the whole session, shared by the store's tests and the migration's
+from .stores.mlflow._server import mlflow_server, mlflow_uri  # noqa: F401 (fixtures)
+
 TEST_STORE = os.environ.get("TRACKLM_TEST_STORE", "sqlite")
 
 

@@ -1,4 +1,5 @@
-"""Store fixtures: every contract test runs on SQLite and on PostgreSQL.
+"""Store fixtures: every contract test runs on SQLite and on PostgreSQL (and, in
+test_contract.py, on an MLflow server: ``mlflow_uri``).
 
 The PostgreSQL half uses the server ``TRACKLM_TEST_POSTGRES_URL`` names, a fresh schema per
 test; without the variable it is skipped with a message saying how to run it.
@@ -15,6 +16,7 @@ import pytest
 
 from tracklm.stores import open_store
 from tracklm.stores._sql_store import SQLStore
+from tracklm.stores.mlflow import MLflowStore
 from tracklm.stores.postgres import PostgresStore
 from tracklm.stores.sqlite import SQLiteStore
 
@@ -40,9 +42,10 @@ def artifact_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def store(tracking_uri: str, artifact_root: Path) -> Iterator[SQLStore]:
-    """The store the tracking URI names, its artifacts in the test's folder."""
+    """The store the tracking URI names, its artifacts in the test's folder (an MLflow
+    server keeps its own)."""
     opened = open_store(tracking_uri)
-    assert isinstance(opened, SQLStore)
+    assert isinstance(opened, (SQLStore, MLflowStore))
     yield opened
     opened.close()
 

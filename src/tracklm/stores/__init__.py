@@ -9,11 +9,15 @@ URI                                   store
                                       absolute path), artifacts in ``artifacts/`` beside it
 ``postgresql://user:pw@host/db``      a PostgreSQL database (also ``postgres://`` and
                                       ``postgresql+psycopg://``; ``?schema=name`` for a schema)
+``mlflow+http://host:5000``           an MLflow tracking server, over its REST API (also
+                                      ``mlflow+https://``; ``?workspace=name`` for an MLflow
+                                      workspace): :mod:`tracklm.stores.mlflow`
 ====================================  ==========================================================
 
 Artifacts go to the artifact root: ``TRACKLM_ARTIFACT_ROOT`` (or the CLI's
 ``--artifact-root``), a folder path or an fsspec URL. Without one, a SQLite store keeps them in
 ``artifacts/`` beside its database and a PostgreSQL store in ``./tracklm-runs/artifacts``.
+An MLflow server keeps every file itself, through its artifact proxy (``--serve-artifacts``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,17 @@ def open_store(uri: str | os.PathLike[str] | None) -> Store:
         from tracklm.stores.postgres import PostgresStore
 
         return PostgresStore(address.uri, _postgres_artifacts(root, address.uri))
+    if address.kind == "mlflow":
+        from tracklm.stores.mlflow import MLflowStore
+
+        if root:
+            logger.warning(
+                "tracklm: the artifact root %s is not used for %s: an MLflow server keeps the "
+                "runs' files itself (through its artifact proxy).",
+                root,
+                mask_password(address.uri),
+            )
+        return MLflowStore(address.uri)
     from tracklm.stores.sqlite import SQLiteStore
 
     assert address.path is not None

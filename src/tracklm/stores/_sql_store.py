@@ -11,6 +11,12 @@ one range per table. Appending locks the table's row in ``tables`` first (``FOR 
 where the database has row locks; SQLite's write lock covers the whole database), so that
 writers in other processes and on other machines number their rows one after the other and
 none is lost.
+
+Beside its JSON, each row keeps the columns a browser filters and joins on: ``status``,
+``model``, ``operation`` (short text only) and ``input_key`` (a digest of ``inputs``), covered
+by the index ``table_rows_columns`` (row_key first): filtering and joining a table's rows read
+that small index, not the rows. ``table_facets`` counts each table's rows by facet value, kept
+up to date by each append.
 """
 
 from __future__ import annotations
@@ -19,22 +25,42 @@ import errno
 import json
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from tracklm._errors import ExperimentExists, StoreError
 from tracklm._run_manager.records import Batch, CreateRun, LogMetric, Row, column_names
 from tracklm.entities import Experiment, Metric, Run, RunData, RunInfo
 from tracklm.stores._batch_plan import BatchPlan, plan
 from tracklm.stores.artifacts import ArtifactRepository, TableUpdate
-from tracklm.stores.base import Store, StoreUnavailable
+from tracklm.stores.base import (
+    FACET_COLUMNS,
+    JOIN_COLUMN,
+    ExperimentSummary,
+    JoinedRows,
+    MetricSample,
+    Store,
+    StoreUnavailable,
+    TableJoin,
+    TablePage,
+    _checked_filters,
+    _fold,
+    _most_frequent,
+    downsample_points,
+    facet_value,
+    input_key,
+)
 
 # a table file whose path names no file this store can write: the record's fault, not the disk's
 _BAD_PATH = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP})
 
 ROW_BITS = 32  # table_rows.row_key = table_id << 32 | the row's number in its table
+ROW_COLUMNS: Final = (*FACET_COLUMNS, "input_key")
+"""The columns of ``table_rows`` derived from a row (:func:`row_columns`)."""
+_MIGRATION_CHUNK: Final = 2_000
 
 
 class Cursor(Protocol):
@@ -66,10 +92,16 @@ class SQLStore(Store):
     """The columns holding a metric's value (see :meth:`_encode_value`)."""
     METRIC_ORDER: ClassVar[str]
     """The column that orders metric values logged at the same step and time."""
+    METRIC_IS_NUMBER: ClassVar[str]
+    """A condition on ``metrics`` that holds for values other than NaN."""
     NEW_TABLE: ClassVar[str]
     """Insert a ``tables`` row for (run_id, artifact_file) with a new table_id, if missing."""
     LOCK_ROW: ClassVar[str] = ""
     """Appended to a SELECT to lock the rows it reads until the transaction ends."""
+    ROWS_BY_COLUMNS: ClassVar[str] = "table_rows"
+    """``table_rows`` read through the index ``table_rows_columns`` (where a hint is needed)."""
+    ILIKE: ClassVar[str] = "LIKE"
+    """The operator of a LIKE that ignores the case of ASCII letters."""
 
     # -- what a concrete store provides ------------------------------------------------------
 
@@ -219,12 +251,26 @@ class SQLStore(Store):
         columns = old_columns + [c for c in column_names(rows) if c not in known]
         first_key = (table_id << ROW_BITS) + row_count
         encode = json.dumps  # ASCII JSON: text a database cannot encode (lone surrogates) survives
+        cells = [row_columns(row) for row in rows]
         self._insert_many(
             conn,
             "table_rows",
-            ("row_key", '"row"'),
-            [(first_key + i, encode(row)) for i, row in enumerate(rows)],
+            ("row_key", '"row"', *ROW_COLUMNS),
+            [(first_key + i, encode(row), *cells[i]) for i, row in enumerate(rows)],
         )
+        counts = Counter(
+            (facet, value)
+            for row_cells in cells
+            for facet, value in zip(FACET_COLUMNS, row_cells[: len(FACET_COLUMNS)], strict=True)
+            if value is not None
+        )
+        if counts:
+            conn.executemany(
+                "INSERT INTO table_facets VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (table_id, facet, value) "
+                "DO UPDATE SET row_count = table_facets.row_count + excluded.row_count",
+                [(table_id, facet, value, n) for (facet, value), n in counts.items()],
+            )
         run = conn.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if run is not None:
             file_size = self.artifacts.write_table(
@@ -290,6 +336,238 @@ class SQLStore(Store):
 
     def sync_files(self, force: bool = False) -> None:
         self.artifacts.sync_tables(self._table_file, force=force)
+
+    # -- browsing tables ---------------------------------------------------------------------
+
+    def _table_id(self, run_id: str, artifact_file: str) -> tuple[int, list[str], int] | None:
+        """The table's (table_id, columns, row_count), or None."""
+        found = self._read(
+            "SELECT table_id, columns, row_count FROM tables "
+            "WHERE run_id = ? AND artifact_file = ?",
+            (run_id, artifact_file),
+        )
+        if not found:
+            return None
+        table_id, columns, row_count = found[0]
+        return int(table_id), json.loads(columns), int(row_count)
+
+    def query_table(
+        self,
+        run_id: str,
+        artifact_file: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        filters: Mapping[str, str] | None = None,
+        descending: bool = False,
+    ) -> TablePage | None:
+        equal = _checked_filters(filters)
+        found = self._table_id(run_id, artifact_file)
+        if found is None:
+            return None
+        table_id, columns, row_count = found
+        offset, limit = max(0, offset), max(0, limit)
+        base = table_id << ROW_BITS
+        order = "DESC" if descending else "ASC"
+        if not equal and not search:
+            # rows are numbered 0, 1, ... without gaps: a page is a range of keys
+            first = max(0, row_count - offset - limit) if descending else offset
+            last = max(0, row_count - offset) if descending else min(row_count, offset + limit)
+            rows = self._read(
+                'SELECT row_key, "row" FROM table_rows WHERE row_key >= ? AND row_key < ? '
+                f"ORDER BY row_key {order}",
+                (base + first, base + last),
+            )
+            return TablePage(_numbered(rows, base), row_count)
+        where = ["row_key >= ?", "row_key < ?"]
+        args: list[Any] = [base, base + (1 << ROW_BITS)]
+        for column, value in sorted(equal.items()):
+            where.append(f"{column} = ?")
+            args.append(value)
+        if search:
+            condition, more = self._text_condition(columns, search)
+            where.append(condition)
+            args.extend(more)
+            source = "table_rows"  # every row is read: the index cannot help
+        else:
+            source = self.ROWS_BY_COLUMNS
+        clause = " AND ".join(where)
+        (total,) = self._read(f"SELECT COUNT(*) FROM {source} WHERE {clause}", args)[0]
+        keys = (
+            f"SELECT row_key FROM {source} WHERE {clause} ORDER BY row_key {order} LIMIT ? OFFSET ?"
+        )
+        rows = self._read(
+            f'SELECT row_key, "row" FROM table_rows WHERE row_key IN ({keys}) '
+            f"ORDER BY row_key {order}",
+            [*args, limit, offset],
+        )
+        return TablePage(_numbered(rows, base), int(total))
+
+    def _text_condition(self, columns: Sequence[str], search: str) -> tuple[str, list[Any]]:
+        """SQL keeping rows whose stored JSON holds ``search`` in a value, not in a key.
+
+        Rows are stored as ASCII JSON, so the text is looked for as JSON spells it; a column
+        name that could hold it is taken out of the row's text first.
+        """
+        needle = json.dumps(search)[1:-1]
+        text, args = '"row"', []
+        for column in columns:
+            key = json.dumps(column) + ": "
+            if _fold(needle) in _fold(key):
+                text = f"replace({text}, ?, '')"
+                args.append(key)
+        pattern = "%" + _escape_like(needle) + "%"
+        return f"{text} {self.ILIKE} ? ESCAPE '!'", [*args, pattern]
+
+    def table_facets(
+        self, run_id: str, artifact_file: str, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        found = self._table_id(run_id, artifact_file)
+        if found is None:
+            return {}
+        counts: dict[str, dict[str, int]] = {c: {} for c in FACET_COLUMNS}
+        for facet, value, count in self._read(
+            "SELECT facet, value, row_count FROM table_facets WHERE table_id = ?", (found[0],)
+        ):
+            counts[facet][value] = int(count)
+        return {c: _most_frequent(found, limit) for c, found in counts.items() if found}
+
+    def join_tables(
+        self,
+        run_ids: Sequence[str],
+        artifact_file: str,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        in_all: bool = False,
+        rows_per_run: int = 3,
+    ) -> TableJoin:
+        tables: list[tuple[int, int]] = []  # (run's position, first row_key of its table)
+        for i, run_id in enumerate(run_ids):
+            found = self._table_id(run_id, artifact_file)
+            if found is not None:
+                tables.append((i, found[0] << ROW_BITS))
+        if not tables or (in_all and len(tables) < len(run_ids)):
+            return TableJoin([], 0)
+        # each run's keys from the index; `ord` orders groups by their first row, first run first
+        parts, args = [], []
+        for i, base in tables:
+            parts.append(
+                f"SELECT input_key, {i} AS run, {i} * {1 << ROW_BITS} + row_key - ? AS ord "
+                f"FROM {self.ROWS_BY_COLUMNS} "
+                "WHERE row_key >= ? AND row_key < ? AND input_key IS NOT NULL"
+            )
+            args += [base, base, base + (1 << ROW_BITS)]
+        having = f" HAVING COUNT(DISTINCT run) = {len(run_ids)}" if in_all else ""
+        page = self._read(
+            # one grouping pass gives the page and the number of groups
+            "SELECT input_key, MIN(ord) AS first, COUNT(*) OVER () AS total "
+            f"FROM ({' UNION ALL '.join(parts)}) AS u GROUP BY input_key{having} "
+            "ORDER BY first, input_key LIMIT ? OFFSET ?",
+            [*args, max(0, limit), max(0, offset)],
+        )
+        if not page:
+            total = 0
+            if offset > 0:  # past the last group: count them
+                (total,) = self._read(
+                    "SELECT COUNT(*) FROM (SELECT input_key "
+                    f"FROM ({' UNION ALL '.join(parts)}) AS u GROUP BY input_key{having}) AS g",
+                    args,
+                )[0]
+            return TableJoin([], int(total))
+        keys = [key for key, _, _ in page]
+        joined = self._joined_rows(tables, keys, len(run_ids), rows_per_run)
+        return TableJoin(joined, int(page[0][2]))
+
+    def _joined_rows(
+        self, tables: list[tuple[int, int]], keys: list[str], runs: int, rows_per_run: int
+    ) -> list[JoinedRows]:
+        """The first rows of each run for each of ``keys``, and how many each run has."""
+        marks = ", ".join("?" * len(keys))
+        parts, args = [], []
+        for i, base in tables:
+            parts.append(
+                f"SELECT {i} AS run, row_key, input_key, "
+                "ROW_NUMBER() OVER (PARTITION BY input_key ORDER BY row_key) AS rn, "
+                "COUNT(*) OVER (PARTITION BY input_key) AS n "
+                f"FROM {self.ROWS_BY_COLUMNS} "
+                f"WHERE row_key >= ? AND row_key < ? AND input_key IN ({marks})"
+            )
+            args += [base, base + (1 << ROW_BITS), *keys]
+        picked = self._read(
+            f"SELECT run, row_key, input_key, n FROM ({' UNION ALL '.join(parts)}) AS r "
+            "WHERE rn <= ? ORDER BY row_key",
+            [*args, rows_per_run],
+        )
+        texts = (
+            dict(
+                self._read(
+                    f'SELECT row_key, "row" FROM table_rows WHERE row_key IN '
+                    f"({', '.join('?' * len(picked))})",
+                    [row_key for _, row_key, _, _ in picked],
+                )
+            )
+            if picked
+            else {}
+        )
+        groups: dict[str, tuple[list[list[tuple[int, Row]]], list[int]]] = {
+            k: ([[] for _ in range(runs)], [0] * runs) for k in keys
+        }
+        for run, row_key, key, count in picked:
+            rows, counts = groups[key]
+            rows[run].append((int(row_key) & ((1 << ROW_BITS) - 1), json.loads(texts[row_key])))
+            counts[run] = int(count)
+        joined = []
+        for key in keys:
+            rows, counts = groups[key]
+            first = next(r for run_rows in rows for r in run_rows)
+            joined.append(JoinedRows(first[1].get(JOIN_COLUMN), rows, counts))
+        return joined
+
+    # -- browsing metrics and experiments ----------------------------------------------------
+
+    def sample_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int = 1000,
+        *,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricSample:
+        where = ["run_id = ?", "key = ?"]
+        args: list[Any] = [run_id, key]
+        if min_step is not None:
+            where.append("step >= ?")
+            args.append(min_step)
+        if max_step is not None:
+            where.append("step <= ?")
+            args.append(max_step)
+        (total,) = self._read(f"SELECT COUNT(*) FROM metrics WHERE {' AND '.join(where)}", args)[0]
+        where.append(self.METRIC_IS_NUMBER)  # a chart leaves NaN out: no need to decode it
+        points = self._read(
+            f"SELECT step, timestamp, value FROM metrics "
+            f"WHERE {' AND '.join(where)} ORDER BY step, timestamp, {self.METRIC_ORDER}",
+            args,
+        )
+        kept = downsample_points(points, max_points)
+        return MetricSample([Metric(key, v, step, ts) for step, ts, v in kept], int(total))
+
+    def experiment_summaries(self) -> list[ExperimentSummary]:
+        rows = self._read(
+            "SELECT e.experiment_id, e.name, e.creation_time, COUNT(r.run_id), "
+            "MAX(COALESCE(r.end_time, r.start_time)) "
+            "FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.experiment_id "
+            "GROUP BY e.experiment_id, e.name, e.creation_time "
+            "ORDER BY e.creation_time, e.name"
+        )
+        return [
+            ExperimentSummary(
+                self._to_experiment(r[:3]), int(r[3]), None if r[4] is None else int(r[4])
+            )
+            for r in rows
+        ]
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -412,3 +690,67 @@ class SQLStore(Store):
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def row_columns(row: Row) -> tuple[str | None, ...]:
+    """The values of :data:`ROW_COLUMNS` for a row."""
+    return (
+        facet_value(row.get("status")),
+        facet_value(row.get("model")),
+        facet_value(row.get("operation")),
+        input_key(row.get(JOIN_COLUMN)),
+    )
+
+
+def add_row_columns(conn: Connection) -> None:
+    """Migration 1 -> 2 (both databases): the columns of :data:`ROW_COLUMNS`, filled for the
+    rows stored before, their index, and each table's count of rows by facet value."""
+    for column in ROW_COLUMNS:
+        conn.execute(f"ALTER TABLE table_rows ADD COLUMN {column} TEXT")
+    fill_row_columns(conn)
+    conn.execute(
+        f"CREATE INDEX table_rows_columns ON table_rows (row_key, {', '.join(ROW_COLUMNS)})"
+    )
+    conn.execute(
+        "CREATE TABLE table_facets ("
+        "table_id BIGINT NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL, "
+        "row_count BIGINT NOT NULL, PRIMARY KEY (table_id, facet, value))"
+    )
+    for facet in FACET_COLUMNS:
+        conn.execute(
+            f"INSERT INTO table_facets SELECT row_key >> {ROW_BITS}, '{facet}', {facet}, COUNT(*) "
+            f"FROM table_rows WHERE {facet} IS NOT NULL GROUP BY row_key >> {ROW_BITS}, {facet}"
+        )
+
+
+def fill_row_columns(conn: Connection) -> None:
+    """Derive :data:`ROW_COLUMNS` for the rows stored before they existed."""
+    last = -1
+    while True:
+        rows = conn.execute(
+            'SELECT row_key, "row" FROM table_rows WHERE row_key > ? ORDER BY row_key LIMIT ?',
+            (last, _MIGRATION_CHUNK),
+        ).fetchall()
+        if not rows:
+            return
+        updates = []
+        for row_key, text in rows:
+            values = row_columns(json.loads(text))
+            if any(v is not None for v in values):
+                updates.append((*values, row_key))
+        if updates:
+            conn.executemany(
+                "UPDATE table_rows SET status = ?, model = ?, operation = ?, input_key = ? "
+                "WHERE row_key = ?",
+                updates,
+            )
+        last = rows[-1][0]
+
+
+def _numbered(rows: Sequence[Any], base: int) -> list[tuple[int, Row]]:
+    return [(int(key) - base, json.loads(text)) for key, text in rows]
+
+
+def _escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern with ``ESCAPE '!'``."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Final
 
-MIGRATIONS: Final[tuple[str, ...]] = (
+from tracklm.stores._migrations import Migration
+from tracklm.stores._sql_store import add_row_columns
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
     # 0 -> 1: the first release
     """
     CREATE TABLE experiments (
@@ -78,6 +81,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         applied_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 1 -> 2: the columns a browser filters and joins table rows on, and their index
+    add_row_columns,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

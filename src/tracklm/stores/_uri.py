@@ -19,9 +19,11 @@ from tracklm._errors import InvalidTrackingUri
 DEFAULT_TRACKING_DIR: Final = "tracklm-runs"
 DB_NAME: Final = "tracklm.db"
 POSTGRES_SCHEMES: Final = ("postgresql", "postgres", "postgresql+psycopg")
+MLFLOW_SCHEMES: Final = ("mlflow+http", "mlflow+https")
 SUPPORTED: Final = (
-    "a folder path, file:///folder, sqlite:///path/to/file.db, or "
-    "postgresql://user:password@host:5432/database"
+    "a folder path, file:///folder, sqlite:///path/to/file.db, "
+    "postgresql://user:password@host:5432/database, or mlflow+http://host:5000 (an MLflow "
+    "tracking server)"
 )
 _MASK: Final = "***"
 _SECRET_PARAMS: Final = frozenset({"password", "sslpassword"})
@@ -31,7 +33,7 @@ _SECRET_PARAMS: Final = frozenset({"password", "sslpassword"})
 class StoreAddress:
     """What a tracking URI names: ``kind``, the normalized ``uri``, and the SQLite ``path``."""
 
-    kind: Literal["sqlite", "postgres"]
+    kind: Literal["sqlite", "postgres", "mlflow"]
     uri: str
     path: Path | None = None
 
@@ -43,6 +45,10 @@ def parse(uri: str | os.PathLike[str] | None) -> StoreAddress:
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in POSTGRES_SCHEMES:
         return StoreAddress("postgres", "postgresql://" + text.split("://", 1)[1])
+    if scheme in MLFLOW_SCHEMES:
+        rest = text.split("://", 1)[1]
+        where, mark, query = rest.partition("?")
+        return StoreAddress("mlflow", f"{scheme}://{where.rstrip('/')}{mark}{query}")
     parsed = urlsplit(text)
     if parsed.scheme == "sqlite":
         # SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db

@@ -66,11 +66,13 @@ class PostgresStore(SQLStore):
     WRITE_ATTEMPTS = 3
     """Tries of a batch that lost a deadlock or a serialization conflict."""
     METRIC_ORDER = "seq"
+    METRIC_IS_NUMBER = "value <> 'NaN'"  # NaN equals NaN in PostgreSQL
     NEW_TABLE = (
         "INSERT INTO tables (run_id, artifact_file, columns, row_count, file_size) "
         "VALUES (?, ?, '[]', 0, 0) ON CONFLICT DO NOTHING"
     )
     LOCK_ROW = " FOR UPDATE"
+    ILIKE = "ILIKE"
 
     def __init__(self, uri: str, artifacts: ArtifactRepository) -> None:
         self._psycopg = _driver()
@@ -137,7 +139,7 @@ class PostgresStore(SQLStore):
             ).fetchone()
             if self.schema and not exists:  # (a user may own a schema, not the database)
                 raw.execute(f'CREATE SCHEMA "{self.schema}"')
-            upgrade(raw.execute, MIGRATIONS, self.location)
+            upgrade(_Borrowed(raw), MIGRATIONS, self.location)
 
     def after_fork(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -261,6 +263,18 @@ class _Connection:
 
     def __del__(self) -> None:
         self.close()
+
+
+class _Borrowed(_Connection):
+    """A connection lent for a while (to a migration): never closed through this object."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        if not parameters:  # a statement of a migration script: nothing to translate
+            return self.raw.execute(sql)
+        return super().execute(sql, parameters)
+
+    def close(self, _getpid: Callable[[], int] = os.getpid) -> None:
+        pass
 
 
 @lru_cache(maxsize=256)

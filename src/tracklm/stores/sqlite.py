@@ -46,6 +46,9 @@ class SQLiteStore(SQLStore):
 
     METRIC_VALUE = ("value", "is_nan")  # SQLite stores NaN as NULL: keep a flag
     METRIC_ORDER = "rowid"
+    METRIC_IS_NUMBER = "is_nan = 0"
+    # without the hint SQLite walks the rows' own B-tree, which holds their whole JSON
+    ROWS_BY_COLUMNS = "table_rows INDEXED BY table_rows_columns"
     NEW_TABLE = (
         # the write lock is held: the next table_id cannot be taken by anyone else
         "INSERT INTO tables VALUES (?, ?, (SELECT COALESCE(MAX(table_id), 0) + 1 FROM tables), "
@@ -191,7 +194,7 @@ def _migrate(conn: sqlite3.Connection, where: str, busy_ms: int) -> None:
                 raise
             time.sleep(0.05)
     try:
-        upgrade(conn.execute, MIGRATIONS, where)
+        upgrade(conn, MIGRATIONS, where)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
