@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 SCRIPT = textwrap.dedent(
     """
@@ -79,11 +80,13 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_no_sdk_no_span_object_and_empty_trace_ids(tmp_path: Path) -> None:
+def run_fresh(script: str, tmp_path: Path) -> Any:
+    """Run ``script`` in a fresh interpreter with no OpenTelemetry or tracklm settings; what
+    it printed last, as JSON."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLM_", "OTEL_"))}
     env["TRACKLM_JOURNAL_DIR"] = str(tmp_path / "journal")
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "store")],
+        [sys.executable, "-c", script, str(tmp_path / "store")],
         capture_output=True,
         text=True,
         env=env,
@@ -91,7 +94,11 @@ def test_no_sdk_no_span_object_and_empty_trace_ids(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_no_sdk_no_span_object_and_empty_trace_ids(tmp_path: Path) -> None:
+    result = run_fresh(SCRIPT, tmp_path)
     assert result == {
         "otel_spans": 0,
         "tracklm_spans": 0,
@@ -143,17 +150,6 @@ LATE_SDK = textwrap.dedent(
 
 
 def test_a_meter_provider_set_after_the_first_call_gets_the_later_calls(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLM_", "OTEL_"))}
-    env["TRACKLM_JOURNAL_DIR"] = str(tmp_path / "journal")
-    done = subprocess.run(
-        [sys.executable, "-c", LATE_SDK, str(tmp_path / "store")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = run_fresh(LATE_SDK, tmp_path)
     # the two calls made once the SDK was set; input and output tokens for each
     assert counts == {"gen_ai.client.operation.duration": 2, "gen_ai.client.token.usage": 4}
