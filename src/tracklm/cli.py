@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tracking-uri",
         help="store to read (default: TRACKLM_TRACKING_URI, then ./tracklm-runs); a folder, "
-        "sqlite:///file.db or postgresql://user:password@host:5432/database",
+        "sqlite:///file.db, postgresql://user:password@host:5432/database or "
+        "mlflow+http://host:5000 (an MLflow tracking server)",
     )
     parser.add_argument(
         "--artifact-root",
