@@ -170,3 +170,26 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def source_digest(packages: Sequence[str]) -> str:
+    """A digest of the packages' source files, to tell which code a result measured."""
+    import hashlib
+    import importlib.util
+
+    files: list[tuple[str, Path]] = []
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        folder = Path(spec.origin).parent
+        files += [(f"{name}/{f.relative_to(folder).as_posix()}", f) for f in folder.rglob("*.py")]
+    if not files:
+        return "not found"
+    files.sort()
+    digest = hashlib.sha256()
+    for relative, path in files:
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
+    newest = max(path.stat().st_mtime for _, path in files)
+    changed = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(newest))
+    return f"sha256 {digest.hexdigest()[:12]} of {len(files)} files (newest change {changed})"
