@@ -102,7 +102,7 @@ def _anthropic_stream(client: Any) -> Any:
 
 
 def _anthropic_text_stream(client: Any) -> Iterator[str]:
-    """The ``messages.stream()`` helper's text; a generator, so that the request is made at
+    """The text of a ``messages.stream()`` manager; a generator, so that the request is made at
     the first ``next()`` (inside the time to first chunk) and leaving ``with`` (its
     ``close()``) is inside the last chunk's time."""
     with client.messages.stream(

@@ -31,7 +31,7 @@ instrumentation's own work. Measurements (``--modes``):
 Each iteration makes the SDK's non-streaming calls (OpenAI: chat and embeddings; Anthropic:
 ``messages.create``; Google: ``generate_content`` and ``embed_content``) and, every 5th
 iteration, its streams (OpenAI: ``stream=True``, 66 chunks; Anthropic: ``messages.create(
-stream=True)``, 75 events, and the ``messages.stream()`` helper's ``text_stream``, 70 texts;
+stream=True)``, 75 events, and the ``messages.stream()`` manager's ``text_stream``, 70 texts;
 Google: ``generate_content_stream``, 64 chunks): time to first chunk (from the call to the
 first chunk in the caller's hands) and time per chunk after the first ((last - first) /
 (chunks - 1), which includes finishing the record once at the end). Run::
@@ -77,7 +77,7 @@ from _sdk_clients import (
 )
 
 # MLflow costs milliseconds per call: its children make a quarter of the calls (enough for
-# medians of milliseconds), which keeps the full run near an hour.
+# medians of milliseconds), which keeps the full run near 35 minutes on 2 cores.
 SCALE = {"mlflow": 0.25}
 VARIANTS = ["bare", "tracklm", "tracklm+otel", "otel-openai-v2", "mlflow"]
 PEERS = {"otel-openai-v2": "opentelemetry.instrumentation.openai_v2", "mlflow": "mlflow"}
