@@ -9,7 +9,7 @@ seen.
 from __future__ import annotations
 
 import os
-from typing import Final
+from typing import Any, Final
 
 DEFAULT_EXPERIMENT_NAME: Final = "Default"
 
@@ -18,11 +18,29 @@ artifact_root: str | None = None
 experiment_name: str | None = None
 
 
+def getenv(name: str) -> str | None:
+    """``os.environ.get(name)``, for the user's call path: a variable that is not set costs
+    ``os.environ.get`` a raised and caught KeyError (microseconds); this looks in the mapping's
+    own dictionary instead, as fresh as ``os.environ`` itself."""
+    environ: Any = os.environ
+    data = getattr(environ, "_data", None)
+    if not isinstance(data, dict):  # os.environ replaced by a plain mapping
+        return environ.get(name)  # type: ignore[no-any-return]
+    key = _env_keys.get(name)
+    if key is None:
+        key = _env_keys[name] = environ.encodekey(name)
+    raw = data.get(key)
+    return None if raw is None else environ.decodevalue(raw)
+
+
+_env_keys: dict[str, Any] = {}
+
+
 def current_tracking_uri() -> str | None:
     """The configured tracking URI, or None for the default store."""
     if tracking_uri is not None:
         return tracking_uri
-    return os.environ.get("TRACKLM_TRACKING_URI") or None
+    return getenv("TRACKLM_TRACKING_URI") or None
 
 
 def current_artifact_root() -> str | None:
@@ -33,4 +51,4 @@ def current_artifact_root() -> str | None:
 
 
 def current_experiment_name() -> str:
-    return experiment_name or os.environ.get("TRACKLM_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT_NAME
+    return experiment_name or getenv("TRACKLM_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT_NAME

@@ -39,6 +39,8 @@ from opentelemetry.trace import (
     StatusCode,
 )
 
+from tracklm._config import getenv
+
 if TYPE_CHECKING:
     from tracklm.autolog._call_record import CallRecord
 
@@ -168,10 +170,16 @@ _SUPPRESSED: Final = Span(None, None)  # shared: it holds no state
 # -- caller's thread ---------------------------------------------------------------------------
 
 _tracer_cache: tuple[trace.TracerProvider, trace.Tracer] | None = None
+_UNKNOWN: Final = object()
+_PROVIDER_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER"
 
 
 def _tracer() -> trace.Tracer | None:
     global _tracer_cache
+    if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None and not getenv(_PROVIDER_ENV):
+        # no provider set, in code or by environment: get_tracer_provider() would say so
+        # after a failed os.environ lookup, which costs microseconds on the user's call
+        return None
     provider = trace.get_tracer_provider()
     cached = _tracer_cache
     if cached is not None and cached[0] is provider:

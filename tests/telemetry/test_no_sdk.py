@@ -153,3 +153,36 @@ def test_a_meter_provider_set_after_the_first_call_gets_the_later_calls(tmp_path
     counts = run_fresh(LATE_SDK, tmp_path)
     # the two calls made once the SDK was set; input and output tokens for each
     assert counts == {"gen_ai.client.operation.duration": 2, "gen_ai.client.token.usage": 4}
+
+
+ENV_PROVIDER = textwrap.dedent(
+    """
+    import json, os, sys
+
+    import openai
+    import tracklm
+    from tracklm.autolog import set_strict
+    from tracklm.testing import LLMServer
+
+    set_strict(True)
+    tracklm.set_tracking_uri(sys.argv[1])
+    tracklm.autolog()
+    hi = [{"role": "user", "content": "hello there"}]
+    with LLMServer() as server, tracklm.start_run() as run:
+        client = openai.OpenAI(api_key="test", base_url=server.openai_base_url, max_retries=0)
+        client.chat.completions.create(model="gpt-4o-mini", messages=hi)
+        os.environ["OTEL_PYTHON_TRACER_PROVIDER"] = "sdk_tracer_provider"
+        client.chat.completions.create(model="gpt-4o-mini", messages=hi)
+    tracklm.flush(timeout=30)
+    table = tracklm.load_table("predictions.csv", run_ids=[run.info.run_id])
+    print(json.dumps([None if v != v else v for v in table.sort_values("step")["trace_id"]]))
+    """
+)
+
+
+def test_a_tracer_provider_named_by_the_environment_is_used(tmp_path: Path) -> None:
+    # OTEL_PYTHON_TRACER_PROVIDER, set (here, after a first call) with no provider set in code
+    first, second = run_fresh(ENV_PROVIDER, tmp_path)
+    assert first is None
+    assert isinstance(second, str)
+    assert len(second) == 32

@@ -116,6 +116,30 @@ def test_the_api_key_is_in_no_file_of_the_store_or_the_journal(
     assert_not_stored([API_KEY], tmp_path / "store", tmp_path / "journal")
 
 
+def test_a_key_changed_on_a_client_after_its_first_call_is_masked_too(
+    server: LLMServer,
+) -> None:
+    chat = client(server)
+    new_key = "sk-rotated-0123456789abcdef"
+    with tracklm.start_run() as run:
+        chat.chat.completions.create(model="m", messages=user("hi"))
+        chat.api_key = new_key  # a rotated credential, set on the same client
+        server.queue_response(401, {"error": {"message": f"Incorrect API key: {new_key}"}})
+        with contextlib.suppress(openai.AuthenticationError):
+            chat.chat.completions.create(model="m", messages=user("again"))
+        chat._custom_headers["X-Api-Key"] = "hdr-0123456789"  # changed in place
+        server.queue_response(401, {"error": {"message": "Bad header: hdr-0123456789"}})
+        with contextlib.suppress(openai.AuthenticationError):
+            chat.chat.completions.create(model="m", messages=user("third"))
+
+    errors = [row["error"] for row in predictions(run)]
+    assert errors[0] is None
+    assert new_key not in errors[1]
+    assert "Incorrect API key: [REDACTED]" in errors[1]
+    assert "hdr-0123456789" not in errors[2]
+    assert "[REDACTED]" in errors[2]
+
+
 def test_a_run_param_given_twice_keeps_its_first_value_and_each_row_its_own(
     server: LLMServer,
 ) -> None:

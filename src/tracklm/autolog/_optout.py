@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import os
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
+
+from tracklm._config import getenv
 
 __all__ = ["autolog_disabled", "is_disabled", "no_autolog"]
 
@@ -29,7 +30,7 @@ def is_disabled() -> bool:
     """True when calls in this context must not be recorded."""
     if _disabled.get():
         return True
-    flag = os.environ.get("TRACKLM_AUTOLOG_DISABLED")
+    flag = getenv("TRACKLM_AUTOLOG_DISABLED")
     return flag is not None and flag.strip().lower() in _TRUE
 
 

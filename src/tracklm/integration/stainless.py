@@ -53,7 +53,7 @@ __all__ = ["Options", "Request", "ResultHandler", "request_options"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made once per call on the hot path, where that costs
 class Options:
     """The request options of a ``POST`` call, read on the caller's thread."""
 

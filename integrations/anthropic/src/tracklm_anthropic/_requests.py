@@ -29,17 +29,26 @@ _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
 
 def snapshot(body: Any, extra: Any) -> Request:
     """On the caller's thread: the request body and ``extra_body``, copied shallowly."""
-    copied: dict[str, Any] = {}
-    if isinstance(body, Mapping):
-        for key, value in body.items():
-            if isinstance(value, (list, tuple)):
-                value = list(value)
-            elif isinstance(value, Iterator) and isinstance(body, dict):
+    copied: dict[str, Any] = dict(body) if isinstance(body, Mapping) else {}
+    for key, value in copied.items():
+        kind = type(value)
+        if kind in _kept:
+            continue
+        if issubclass(kind, (list, tuple)):
+            copied[key] = list(value)
+        elif issubclass(kind, Iterator):
+            if isinstance(body, dict):
                 seen: list[Any] = []
                 body[key] = _keeping(value, seen)
-                value = seen
-            copied[key] = value
+                copied[key] = seen
+        else:
+            _kept.add(kind)
     return Request(copied, dict(extra) if isinstance(extra, Mapping) else {})
+
+
+# the types of values kept as they are (strings, numbers, the SDK's sentinels...), learnt as
+# they are met: the subclass checks of every value would cost microseconds per call
+_kept: set[type] = {str, int, float, bool, dict, type(None)}
 
 
 def _keeping(items: Iterable[Any], seen: list[Any]) -> Iterator[Any]:

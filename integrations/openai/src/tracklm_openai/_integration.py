@@ -12,7 +12,6 @@ patch, and the SDK may be imported later (or never).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import weakref
 from collections.abc import Sequence
@@ -55,8 +54,6 @@ _HELPER_STREAMS: Final = (
     ("openai.lib.streaming.responses._responses", ("ResponseStream", "AsyncResponseStream")),
 )
 
-_provider_of_client: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
 
 class _Reader:
     def request(self, request: Request) -> RequestInfo:
@@ -73,7 +70,7 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
     options = request_options(args, kwargs)
     if options is None:
         return None
-    operation = next((op for suffix, op in _OPERATIONS if options.path.endswith(suffix)), None)
+    operation = _operation(options.path)
     if operation is None:
         return None
     request = Request(
@@ -82,19 +79,56 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
         options.extra,
         options.options.post_parser if operation == "embedding" else None,
     )
+    provider, secrets = _client_facts(instance)
     return CallStart(
         operation=operation,
         model=request.model,
         request=request,
         stream=options.stream,
-        provider=provider_of(instance),
-        secrets=_credentials(instance),
+        provider=provider,
+        secrets=secrets,
     )
+
+
+def _operation(path: str) -> str | None:
+    for suffix, operation in _OPERATIONS:
+        if path.endswith(suffix):
+            return operation
+    return None
 
 
 _CREDENTIAL_HEADERS: Final = frozenset(
     {"authorization", "api-key", "x-api-key", "proxy-authorization", "openai-api-key"}
 )
+
+# id(client) -> (a weak reference to it, the api_key and headers read, their count, provider,
+# secrets): read once per client, not per call (a WeakKeyDictionary lookup alone makes a weak
+# reference per call); a client whose key or headers change is read again
+_clients: dict[int, tuple[weakref.ref[Any], Any, Any, int, str, tuple[str, ...]]] = {}
+
+
+def _client_facts(client: Any) -> tuple[str, tuple[str, ...]]:
+    """(provider, secrets) of a client."""
+    api_key = getattr(client, "api_key", None)
+    headers = getattr(client, "_custom_headers", None)
+    count = len(headers) if isinstance(headers, dict) else 0
+    key = id(client)
+    entry = _clients.get(key)
+    if (
+        entry is not None
+        and entry[0]() is client
+        and entry[1] is api_key
+        and entry[2] is headers
+        and entry[3] == count
+    ):
+        return entry[4], entry[5]
+    provider, secrets = provider_of(client), _credentials(client)
+    try:
+        ref = weakref.ref(client, lambda _, key=key: _clients.pop(key, None))  # type: ignore[misc]
+    except TypeError:  # a client that cannot be weakly referenced: read it at every call
+        return provider, secrets
+    _clients[key] = (ref, api_key, headers, count, provider, secrets)
+    return provider, secrets
 
 
 def _credentials(client: Any) -> tuple[str, ...]:
@@ -111,16 +145,10 @@ def provider_of(client: Any) -> str:
     """The ``gen_ai.provider.name`` of a client: ``azure.ai.openai`` for Azure, the known name
     of its ``base_url`` host (``openai``, ``groq``...), else the host itself (a vLLM or Ollama
     server: ``localhost``, ``gpu-box.internal``)."""
-    with contextlib.suppress(KeyError, TypeError):
-        return _provider_of_client[client]
     host = (urlsplit(str(getattr(client, "base_url", ""))).hostname or "").lower()
     if "Azure" in type(client).__name__ or host.endswith(_AZURE_HOSTS):
-        provider = "azure.ai.openai"
-    else:
-        provider = _PROVIDERS.get(host) or host or "openai"
-    with contextlib.suppress(TypeError):  # a client that cannot be weakly referenced
-        _provider_of_client[client] = provider
-    return provider
+        return "azure.ai.openai"
+    return _PROVIDERS.get(host) or host or "openai"
 
 
 class OpenAIIntegration(Integration):
