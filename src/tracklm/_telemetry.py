@@ -216,6 +216,7 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
 # -- background thread -------------------------------------------------------------------------
 
+
 def finish(span: Span | None, record: CallRecord, end_ns: int) -> None:
     """All the telemetry of a finished call: set the response attributes on its span, end the
     span at ``end_ns`` (wall clock), and record the call's metrics (with the span as their

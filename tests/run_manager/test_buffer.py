@@ -92,7 +92,6 @@ def test_memory_is_bounded_by_the_buffer_not_by_what_is_logged(
     assert len(tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")) == 20_000
 
 
-
 class _Spinning:
     """A deferred record whose expansion computes, holding the GIL, until ``seen`` is set (at
     most 2 ms: a slow call's record); counts the expansions that ran their full time."""
