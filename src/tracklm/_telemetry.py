@@ -171,15 +171,12 @@ _SUPPRESSED: Final = Span(None, None)  # shared: it holds no state
 
 _tracer_cache: tuple[trace.TracerProvider, trace.Tracer] | None = None
 _UNKNOWN: Final = object()
+_GET_TRACER_PROVIDER: Final = trace.get_tracer_provider  # (tests replace it)
 _PROVIDER_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER"
 
 
 def _tracer() -> trace.Tracer | None:
     global _tracer_cache
-    if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None and not getenv(_PROVIDER_ENV):
-        # no provider set, in code or by environment: get_tracer_provider() would say so
-        # after a failed os.environ lookup, which costs microseconds on the user's call
-        return None
     provider = trace.get_tracer_provider()
     cached = _tracer_cache
     if cached is not None and cached[0] is provider:
@@ -196,6 +193,14 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
     ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
     """
+    if (
+        trace.get_tracer_provider is _GET_TRACER_PROVIDER
+        and getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None
+        and not getenv(_PROVIDER_ENV)
+    ):
+        # no provider set, in code or by environment: get_tracer_provider() would say so
+        # after a failed os.environ lookup, which costs microseconds on the user's call
+        return None
     tracer = _tracer()
     if tracer is None:
         return None

@@ -60,6 +60,7 @@ class Call:
         "start_ns",
         "step",
         "streamed",
+        "tracked",
         "ttft_ns",
         "wall_ns",
     )
@@ -90,6 +91,7 @@ class Call:
         self.error: BaseException | None = None
         self.streamed = False
         self.finished = False
+        self.tracked = False
         self.span = _telemetry.start_span(
             start.operation, start.model, start.provider or integration, self.wall_ns
         )
@@ -102,7 +104,6 @@ class Call:
         self.end_ns = time.perf_counter_ns()
         self.finished = True
         self.response = response
-        _unfinished.pop(id(self), None)
         self._submit()
 
     def fail(self, error: BaseException) -> None:
@@ -111,14 +112,13 @@ class Call:
         self.end_ns = time.perf_counter_ns()
         self.finished = True
         self.error = error
-        _unfinished.pop(id(self), None)
         self._submit()
 
     def returned(self) -> None:
-        """The caller has the call's result; keep track of it until it is finished."""
-        if not self.finished:
-            _unfinished[id(self)] = self
-        if self.finished:  # (or finished meanwhile, on another thread)
+        """The caller has the call's result unfinished; keep track of it until it is."""
+        _unfinished[id(self)] = self
+        self.tracked = True
+        if self.finished:  # finished meanwhile, on another thread
             _unfinished.pop(id(self), None)
 
     def wrap_stream(self, stream: Any) -> Any:
@@ -148,6 +148,8 @@ class Call:
     def _submit(self) -> None:
         # done() and fail() also run from integrations' proxies, __del__ included: never raise
         try:
+            if self.tracked:
+                _unfinished.pop(id(self), None)
             self.client._manager.submit(self, block=False)  # type: ignore[arg-type]
         except Exception as exc:
             internal_error("queueing a call's record failed", exc)

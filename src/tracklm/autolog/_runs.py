@@ -28,7 +28,9 @@ def target_run() -> tuple[TracklmClient, str, int]:
     if stack:
         client, run_id = stack[-1]._client, stack[-1].info.run_id
     else:
-        client, run_id = _autolog_run()
+        key = (_config.current_tracking_uri() or "", _config.current_experiment_name())
+        found = _autolog_runs.get(key)
+        client, run_id = found if found is not None else _autolog_run(key)
     steps = _steps.get(run_id)
     if steps is None:
         with _lock:
@@ -36,11 +38,7 @@ def target_run() -> tuple[TracklmClient, str, int]:
     return client, run_id, next(steps)
 
 
-def _autolog_run() -> tuple[TracklmClient, str]:
-    key = (_config.current_tracking_uri() or "", _config.current_experiment_name())
-    found = _autolog_runs.get(key)
-    if found is not None:
-        return found
+def _autolog_run(key: tuple[str, str]) -> tuple[TracklmClient, str]:
     with _lock:
         found = _autolog_runs.get(key)
         if found is None:

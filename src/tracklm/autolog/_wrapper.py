@@ -3,6 +3,9 @@
 The SDK method is always called with the caller's own arguments, its return value is handed
 back as is (or as a transparent stream proxy), and its exception is re-raised as the same
 object. tracklm's own work is shielded: an error in it is logged once and the call goes on.
+
+This is the user's hot path: each step is written out here rather than spread over small
+functions, as every Python call made on it costs time on every LLM call.
 """
 
 from __future__ import annotations
@@ -21,42 +24,43 @@ Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 def make(integration: str, target: Target, original: Any) -> Wrapper:
     """A wrapt wrapper for ``target`` (async when the original is a coroutine function)."""
+    target_start = target.start
+    on_result = target.on_result
+    reader = target.reader
 
     def begin(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
         options = _options.current
         if options is None or _optout.is_disabled():
             return None
         try:
-            start = target.start(instance, args, kwargs)
+            start = target_start(instance, args, kwargs)
             if start is None:
                 return None
-            client, run_id, step = _runs.target_run()
-            return Call(integration, start, target.reader, options, client, run_id, step)
+            return Call(integration, start, reader, options, *_runs.target_run())
         except Exception as exc:
             internal_error(f"starting to record a {integration} call failed", exc)
             return None
 
-    def result(call: Call, value: Any) -> Any:
+    def finish(call: Call, value: Any) -> Any:
+        """The span left, the result recorded; what the caller gets."""
+        if call.span is not None:
+            _leave(call)
         try:
-            handed = target.on_result(call, call.start, value)
-            call.returned()
+            handed = on_result(call, call.start, value)
+            if not call.finished:
+                call.returned()
             return handed
         except Exception as exc:
             internal_error(f"recording a {integration} call's result failed", exc)
             return value
 
     def failed(call: Call, error: BaseException) -> None:
+        if call.span is not None:
+            _leave(call)
         try:
             call.fail(error)
         except Exception as exc:
             internal_error(f"recording a {integration} call's error failed", exc)
-
-    def leave(call: Call) -> None:
-        if call.span is not None:
-            try:
-                call.span.leave()
-            except Exception as exc:
-                internal_error("leaving a span failed", exc)
 
     if inspect.iscoroutinefunction(original):
 
@@ -71,9 +75,7 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
             except BaseException as error:
                 failed(call, error)
                 raise
-            finally:
-                leave(call)
-            return result(call, value)
+            return finish(call, value)
 
         return async_wrapper
 
@@ -86,8 +88,13 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
         except BaseException as error:
             failed(call, error)
             raise
-        finally:
-            leave(call)
-        return result(call, value)
+        return finish(call, value)
 
     return wrapper
+
+
+def _leave(call: Call) -> None:
+    try:
+        call.span.leave()  # type: ignore[union-attr]
+    except Exception as exc:
+        internal_error("leaving a span failed", exc)

@@ -127,6 +127,7 @@ class ResultHandler:
         self.async_api_response = async_api_response
         self.legacy_response = legacy_response
         self.watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or _wrap
+        self._kinds: dict[type, str] = {}
 
     def is_stream(self, value: Any) -> bool:
         """True for an instance of the SDK's stream classes (by class, as some releases'
@@ -134,21 +135,42 @@ class ResultHandler:
         return issubclass(type(value), self.streams)
 
     def __call__(self, call: CallHandle, start: CallStart, result: Any) -> Any:
-        if self.is_stream(result):
+        kind = self._kinds.get(type(result)) or self._kind_of(type(result))
+        if kind is _PARSED:
+            call.done(result)
+            return result
+        if kind is _STREAM:
             return self.watch_stream(call, result)
-        legacy = self.legacy_response is not None and isinstance(result, self.legacy_response)
-        if legacy or isinstance(result, (self.api_response, self.async_api_response)):
-            content = _content(result)
-            if content is not None and not start.stream:
-                call.done(RawBody(content))
-                return result
-            if legacy:
-                return _RawStreamResponse(result, call, start.request, self)
-            if isinstance(result, self.async_api_response):
-                return _AsyncStreamingResponse(result, call, start.request, self)
-            return _StreamingResponse(result, call, start.request, self)
-        call.done(result)
-        return result
+        content = _content(result)
+        if content is not None and not start.stream:
+            call.done(RawBody(content))
+            return result
+        if kind is _LEGACY:
+            return _RawStreamResponse(result, call, start.request, self)
+        if kind is _ASYNC_RESPONSE:
+            return _AsyncStreamingResponse(result, call, start.request, self)
+        return _StreamingResponse(result, call, start.request, self)
+
+    def _kind_of(self, cls: type) -> str:
+        """What a result of class ``cls`` is, found once per class (the call path's checks
+        would otherwise run at every call)."""
+        if issubclass(cls, self.streams):
+            kind = _STREAM
+        elif self.legacy_response is not None and issubclass(cls, self.legacy_response):
+            kind = _LEGACY
+        elif issubclass(cls, self.async_api_response):
+            kind = _ASYNC_RESPONSE
+        elif issubclass(cls, self.api_response):
+            kind = _RESPONSE
+        else:
+            kind = _PARSED
+        self._kinds[cls] = kind
+        return kind
+
+
+_PARSED, _STREAM, _LEGACY, _RESPONSE, _ASYNC_RESPONSE = (
+    "parsed", "stream", "legacy", "response", "async response"
+)  # fmt: skip
 
 
 def _wrap(call: CallHandle, stream: Any) -> Any:
