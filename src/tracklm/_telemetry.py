@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import (
     NoOpTracerProvider,
     ProxyTracerProvider,
@@ -172,7 +173,19 @@ _SUPPRESSED: Final = Span(None, None)  # shared: it holds no state
 _tracer_cache: tuple[trace.TracerProvider, trace.Tracer] | None = None
 _UNKNOWN: Final = object()
 _GET_TRACER_PROVIDER: Final = trace.get_tracer_provider  # (tests replace it)
-_PROVIDER_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER"
+
+
+def _none_set(getter: Any, original: Any, api: Any, attribute: str, variable: str) -> bool:
+    """True when no global provider is set, in code or by environment variable.
+
+    The API's ``get_*_provider()`` would say so too, but only after a failed ``os.environ``
+    lookup (a raised KeyError), which costs microseconds per call. Reads the API's private
+    global; where it is gone (another release), or the getter was replaced, says False and
+    the getter is asked.
+    """
+    if getter is not original or getattr(api, attribute, _UNKNOWN) is not None:
+        return False
+    return not getenv(variable)
 
 
 def _tracer() -> trace.Tracer | None:
@@ -193,13 +206,13 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
     ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
     """
-    if (
-        trace.get_tracer_provider is _GET_TRACER_PROVIDER
-        and getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None
-        and not getenv(_PROVIDER_ENV)
+    if _none_set(
+        trace.get_tracer_provider,
+        _GET_TRACER_PROVIDER,
+        trace,
+        "_TRACER_PROVIDER",
+        "OTEL_PYTHON_TRACER_PROVIDER",
     ):
-        # no provider set, in code or by environment: get_tracer_provider() would say so
-        # after a failed os.environ lookup, which costs microseconds on the user's call
         return None
     tracer = _tracer()
     if tracer is None:
@@ -351,6 +364,7 @@ class _Instruments:
 
 _instruments_cache: _Instruments | None = None
 _PROXY: Final = "_ProxyMeterProvider"
+_GET_METER_PROVIDER: Final = metrics.get_meter_provider
 
 
 def _instruments() -> _Instruments | None:
@@ -362,6 +376,14 @@ def _instruments() -> _Instruments | None:
     the instruments are made from it, and remade whenever the global provider changes.
     """
     global _instruments_cache
+    if _none_set(
+        metrics.get_meter_provider,
+        _GET_METER_PROVIDER,
+        _metrics_internal,
+        "_METER_PROVIDER",
+        "OTEL_PYTHON_METER_PROVIDER",
+    ):
+        return None
     provider = metrics.get_meter_provider()
     cached = _instruments_cache
     if cached is not None and cached.provider is provider:

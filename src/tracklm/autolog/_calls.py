@@ -126,13 +126,6 @@ class Call:
         self.chunks = []
         return _streams.wrap(stream, self)
 
-    def chunk(self, chunk: Any) -> None:
-        if self.finished:  # read after close(): the record is gone to the flusher already
-            return
-        if self.ttft_ns is None:
-            self.ttft_ns = time.perf_counter_ns()
-        self.chunks.append(chunk)  # type: ignore[union-attr]
-
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
         """The stream was exhausted, failed, closed or dropped: finish the call once."""
         if self.finished:

@@ -2,13 +2,14 @@
 
 The proxy is a ``wrapt.ObjectProxy``, so ``isinstance(s, openai.Stream)`` holds and every
 attribute (``response``, ``close``...) is the stream's own. Per chunk it only appends the
-chunk to a list and, for the first, notes the time; the chunks are read on tracklm's
+chunk to the call's list and, for the first, notes the time; the chunks are read on tracklm's
 background thread. The call is finished exactly once: when iteration ends or fails, on
 ``close()``, on leaving ``with``, or when the proxy is garbage collected unfinished.
 """
 
 from __future__ import annotations
 
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -42,7 +43,11 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         except BaseException as exc:
             self._self_call.stream_ended(exc)
             raise
-        self._self_call.chunk(chunk)
+        call = self._self_call  # written out here: this runs for every chunk
+        if not call.finished:  # read after close(): the record is gone to the flusher already
+            if call.ttft_ns is None:
+                call.ttft_ns = perf_counter_ns()
+            call.chunks.append(chunk)  # type: ignore[union-attr]
         return chunk
 
     def __enter__(self) -> Any:
@@ -85,7 +90,11 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         except BaseException as exc:
             self._self_call.stream_ended(exc)
             raise
-        self._self_call.chunk(chunk)
+        call = self._self_call
+        if not call.finished:
+            if call.ttft_ns is None:
+                call.ttft_ns = perf_counter_ns()
+            call.chunks.append(chunk)  # type: ignore[union-attr]
         return chunk
 
     async def __aenter__(self) -> Any:
