@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm.integration.values import RawBody, get, plain, sse_data
+from tracklm.integration.values import RawBody, fields, get, plain, sse_data
 
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -68,29 +68,32 @@ def _completion_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
     tools: dict[int, dict[int, dict[str, Any]]] = {}
     reasons: dict[int, str] = {}
     chat = operation == "chat"
-    for chunk in chunks:  # read per chunk only what changes from one chunk to the next
+    for chunk in chunks:  # read per chunk only what changes, straight from its fields
+        part = fields(chunk)
         if model is None:
-            model = get(chunk, "model")
+            model = part.get("model")
         if response_id is None:
-            response_id = get(chunk, "id")
-        chunk_usage = get(chunk, "usage")
+            response_id = part.get("id")
+        chunk_usage = part.get("usage")
         if chunk_usage is not None:
             usage = _usage(chunk_usage)
-        for choice in get(chunk, "choices", []):
-            index = get(choice, "index", 0)
-            delta = get(choice, "delta") if chat else None
-            piece = get(delta, "content") if chat else get(choice, "text")
+        for choice in part.get("choices") or ():
+            choice_fields = fields(choice)
+            index = choice_fields.get("index") or 0
+            delta = fields(choice_fields.get("delta")) if chat else None
+            piece = delta.get("content") if delta is not None else choice_fields.get("text")
             if piece:
                 texts.setdefault(index, []).append(piece)
-            for call in get(delta, "tool_calls", []):
+            for call in (delta.get("tool_calls") if delta is not None else None) or ():
+                call_fields = fields(call)
                 slot = tools.setdefault(index, {}).setdefault(
-                    get(call, "index", 0), {"id": None, "name": None, "arguments": ""}
+                    call_fields.get("index") or 0, {"id": None, "name": None, "arguments": ""}
                 )
-                function = get(call, "function")
-                slot["id"] = get(call, "id") or slot["id"]
-                slot["name"] = get(function, "name") or slot["name"]
-                slot["arguments"] += get(function, "arguments", "")
-            reason = get(choice, "finish_reason")
+                function = fields(call_fields.get("function"))
+                slot["id"] = call_fields.get("id") or slot["id"]
+                slot["name"] = function.get("name") or slot["name"]
+                slot["arguments"] += function.get("arguments") or ""
+            reason = choice_fields.get("finish_reason")
             if reason:
                 reasons[index] = reason
     indexes = sorted(set(texts) | set(tools) | set(reasons))
