@@ -17,10 +17,10 @@ content attributes understand them:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from tracklm_google_genai._values import get, is_model, plain, snake
+from tracklm_google_genai._values import fields, get, is_model, plain, snake
 
 _ROLES: Final = {"model": "assistant"}
 # part fields that Turn reads itself; a part with any other field is kept as a typed dict
@@ -84,21 +84,24 @@ class Turn:
     __slots__ = ("calls", "items", "responses", "thoughts")
 
     def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []  # text and other parts, in order
+        # text and other parts, in order; consecutive texts as one list of pieces until read
+        # (joined once: a stream of thousands of chunks is not copied at each)
+        self.items: list[dict[str, Any]] = []
         self.thoughts: list[str] = []
         self.calls: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
 
-    def add(self, parts: list[Any]) -> None:
+    def add(self, parts: Iterable[Any]) -> None:
         for part in parts:
-            text = part if isinstance(part, str) else get(part, "text")
+            found = None if isinstance(part, str) else fields(part)
+            text = part if found is None else found.get("text")
             if isinstance(text, str):
-                if not isinstance(part, str) and get(part, "thought"):
+                if found is not None and found.get("thought"):
                     self.thoughts.append(text)
                 elif self.items and self.items[-1]["type"] == "text":
-                    self.items[-1] = {"type": "text", "text": self.items[-1]["text"] + text}
+                    self.items[-1]["text"].append(text)
                 else:
-                    self.items.append({"type": "text", "text": text})
+                    self.items.append({"type": "text", "text": [text]})
                 continue
             call = get(part, "function_call")
             response = get(part, "function_response")
@@ -118,11 +121,15 @@ class Turn:
 
     def content(self) -> Any:
         """The text when there is only text, else the typed parts (None when empty)."""
-        if not self.items:
+        items = [
+            {"type": "text", "text": "".join(item["text"])} if item["type"] == "text" else item
+            for item in self.items
+        ]
+        if not items:
             return None
-        if len(self.items) == 1 and self.items[0]["type"] == "text":
-            return self.items[0]["text"]
-        return list(self.items)
+        if len(items) == 1 and items[0]["type"] == "text":
+            return items[0]["text"]
+        return items
 
     def output(self) -> Any:
         """A candidate's output: its text, or a dict when it called tools or thought."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm_google_genai._contents import Turn, parts_of
-from tracklm_google_genai._values import get, plain
+from tracklm_google_genai._contents import Turn
+from tracklm_google_genai._values import fields, get, plain
 
 
 def read_response(response: Any) -> ResponseInfo:
@@ -31,16 +31,26 @@ def read_chunks(chunks: list[Any]) -> ResponseInfo:
     turns: dict[int, Turn] = {}
     reasons: dict[int, str] = {}
     usage = model = response_id = blocked = None
-    for chunk in chunks:
-        if _has_counts(get(chunk, "usage_metadata")):
-            usage = get(chunk, "usage_metadata")
-        model = get(chunk, "model_version") or model
-        response_id = get(chunk, "response_id") or response_id
-        blocked = get(get(chunk, "prompt_feedback"), "block_reason") or blocked
-        for candidate in get(chunk, "candidates", []):
-            index = get(candidate, "index", 0)
-            turns.setdefault(index, Turn()).add(parts_of(get(candidate, "content")))
-            reason = get(candidate, "finish_reason")
+    for chunk in chunks:  # read straight from each chunk's fields: there may be thousands
+        part = fields(chunk)
+        chunk_usage = part.get("usage_metadata")
+        if chunk_usage is not None and _has_counts(chunk_usage):
+            usage = chunk_usage
+        model = part.get("model_version") or model
+        response_id = part.get("response_id") or response_id
+        feedback = part.get("prompt_feedback")
+        if feedback is not None:
+            blocked = get(feedback, "block_reason") or blocked
+        for candidate in part.get("candidates") or ():
+            candidate_fields = fields(candidate)
+            index = candidate_fields.get("index") or 0
+            turn = turns.get(index)
+            if turn is None:
+                turn = turns[index] = Turn()
+            content = candidate_fields.get("content")
+            if content is not None:
+                turn.add(fields(content).get("parts") or ())
+            reason = candidate_fields.get("finish_reason")
             if reason is not None:
                 reasons[index] = str(plain(reason)).lower()
     indexes = sorted(set(turns) | set(reasons))
@@ -76,9 +86,11 @@ def read_embeddings(response: Any) -> ResponseInfo:
 
 
 def _has_counts(usage: Any) -> bool:
-    return any(
-        get(usage, name) is not None
-        for name in ("prompt_token_count", "candidates_token_count", "total_token_count")
+    counts = fields(usage)
+    return (
+        counts.get("prompt_token_count") is not None
+        or counts.get("candidates_token_count") is not None
+        or counts.get("total_token_count") is not None
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 from tracklm.integration import values
 from tracklm.integration.values import is_model
 
-__all__ = ["camel", "fields_set", "get", "is_model", "plain", "snake", "snapshot"]
+__all__ = ["camel", "fields", "fields_set", "get", "is_model", "plain", "snake", "snapshot"]
 
 _CAMEL: Final = re.compile(r"_([a-z])")
 _SNAKE: Final = re.compile(r"(?<!^)(?=[A-Z])")
@@ -22,7 +22,13 @@ _SNAKE: Final = re.compile(r"(?<!^)(?=[A-Z])")
 
 def camel(name: str) -> str:
     """``max_output_tokens`` -> ``maxOutputTokens``."""
-    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+    found = _camel_names.get(name)
+    if found is None:
+        found = _camel_names[name] = _CAMEL.sub(lambda m: m.group(1).upper(), name)
+    return found
+
+
+_camel_names: dict[str, str] = {}  # the names read are few: each is converted once
 
 
 def snake(name: str) -> str:
@@ -34,9 +40,37 @@ def get(obj: Any, name: str, default: Any = None) -> Any:
     """``obj.name`` of a model, ``obj[name]`` (or its camelCase key) of a dict; ``default``
     when missing or None."""
     value = values.get(obj, name)
-    if value is None and isinstance(obj, Mapping):
+    if value is None and obj is not None and _is_mapping(type(obj)):
         value = values.get(obj, camel(name))
     return default if value is None else value
+
+
+def _is_mapping(cls: type) -> bool:
+    found = _mapping_types.get(cls)
+    if found is None:
+        found = _mapping_types[cls] = issubclass(cls, Mapping)
+    return found
+
+
+_mapping_types: dict[type, bool] = {}  # an ABC check per value read would cost microseconds
+
+
+def fields(obj: Any) -> values.Fields:
+    """``obj``'s fields to read many of (see :func:`tracklm.integration.values.fields`); a
+    mapping's read by :func:`get`, which knows its camelCase keys too."""
+    if obj is not None and _is_mapping(type(obj)):
+        return _ByName(obj)
+    return values.fields(obj)
+
+
+class _ByName:
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def get(self, name: str, default: Any = None, /) -> Any:
+        return get(self.obj, name, default)
 
 
 def fields_set(obj: Any) -> dict[str, Any]:
