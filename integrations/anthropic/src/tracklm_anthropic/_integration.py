@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
 from tracklm.integration.stainless import Request, request_options
-from tracklm_anthropic import _legacy, _streams
+from tracklm_anthropic import _legacy, _stream_models, _streams
 from tracklm_anthropic._providers import provider_of
 from tracklm_anthropic._requests import read_request, snapshot
 from tracklm_anthropic._responses import read_events, read_message
@@ -71,6 +71,7 @@ class AnthropicIntegration(Integration):
     def targets(self) -> Sequence[Target]:
         from tracklm_anthropic._raw import handle
 
+        _stream_models.hold()  # the stream helpers' models, built once (see the module)
         reader = _Reader()
         return [
             Target("anthropic._base_client", "SyncAPIClient.request", _start, reader, handle),
