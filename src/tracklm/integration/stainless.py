@@ -74,15 +74,25 @@ def request_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Options | 
     stream_cls)`` call; None when it is not a ``POST`` (nothing to record)."""
     options: Any = args[1] if len(args) > 1 else kwargs.get("options")
     method = getattr(options, "method", None)
-    if not isinstance(method, str) or method.lower() != "post":
+    if method != "post" and not (isinstance(method, str) and method.lower() == "post"):
         return None
-    return Options(
-        path=str(options.url).split("?", 1)[0].rstrip("/"),
-        body=options.json_data,
-        extra=options.extra_json,
-        stream=bool(kwargs.get("stream")),
-        options=options,
-    )
+    url = options.url
+    path = _paths.get(url) if type(url) is str else None
+    if path is None:
+        path = _path(url)
+    return Options(path, options.json_data, options.extra_json, bool(kwargs.get("stream")), options)
+
+
+def _path(url: Any) -> str:
+    path = str(url).split("?", 1)[0].rstrip("/")
+    if type(url) is str and len(_paths) < _MAX_PATHS:
+        _paths[url] = path
+    return path
+
+
+# URL -> its path: a client calls few URLs, each read once (bounded all the same)
+_paths: dict[str, str] = {}
+_MAX_PATHS = 1024
 
 
 class Request:
@@ -100,7 +110,10 @@ class Request:
     @property
     def model(self) -> str | None:
         """The ``model`` asked for (``extra_body`` wins, as on the wire)."""
-        model = get(self.extra, "model") or get(self.body, "model")
+        extra, body = self.extra, self.body
+        model = extra.get("model") if type(extra) is dict else get(extra, "model")
+        if model is None:
+            model = body.get("model") if type(body) is dict else get(body, "model")
         return model if isinstance(model, str) else None
 
 

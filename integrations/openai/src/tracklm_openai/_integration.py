@@ -70,8 +70,11 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
     options = request_options(args, kwargs)
     if options is None:
         return None
-    operation = _operation(options.path)
+    path = options.path
+    operation = _operations.get(path)
     if operation is None:
+        operation = _operation(path)
+    if operation is _NONE:
         return None
     request = Request(
         operation,
@@ -80,21 +83,18 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
         options.options.post_parser if operation == "embedding" else None,
     )
     provider, secrets = _client_facts(instance)
-    return CallStart(
-        operation=operation,
-        model=request.model,
-        request=request,
-        stream=options.stream,
-        provider=provider,
-        secrets=secrets,
-    )
+    return CallStart(operation, request.model, request, options.stream, provider, secrets)
 
 
-def _operation(path: str) -> str | None:
-    for suffix, operation in _OPERATIONS:
-        if path.endswith(suffix):
-            return operation
-    return None
+def _operation(path: str) -> str:
+    found = next((op for suffix, op in _OPERATIONS if path.endswith(suffix)), _NONE)
+    if len(_operations) < 1024:
+        _operations[path] = found
+    return found
+
+
+_NONE: Final = ""  # no operation of ours: an endpoint not recorded
+_operations: dict[str, str] = {}  # URL path -> operation (few paths: each is matched once)
 
 
 _CREDENTIAL_HEADERS: Final = frozenset(
