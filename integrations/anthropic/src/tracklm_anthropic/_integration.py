@@ -42,21 +42,15 @@ def _start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call
     options = request_options(args, kwargs)
     if options is None or not options.path.endswith(_MESSAGES_PATH):
         return None
-    headers = getattr(options.options, "headers", None)
-    if (  # an old release's stream helper records this call itself
-        _legacy.legacy_helpers
-        and isinstance(headers, Mapping)
-        and headers.get(_legacy.STREAM_HELPER_HEADER) in _legacy.legacy_helpers
-    ):
-        return None
+    if _legacy.legacy_helpers:  # an old release's stream helper records this call itself
+        headers = getattr(options.options, "headers", None)
+        if (
+            isinstance(headers, Mapping)
+            and headers.get(_legacy.STREAM_HELPER_HEADER) in _legacy.legacy_helpers
+        ):
+            return None
     request = snapshot(options.body, options.extra)
-    return CallStart(
-        operation="chat",
-        model=request.model,
-        request=request,
-        stream=options.stream,
-        provider=provider_of(instance),
-    )
+    return CallStart("chat", request.model, request, options.stream, provider_of(instance))
 
 
 class AnthropicIntegration(Integration):

@@ -29,7 +29,7 @@ _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
 
 def snapshot(body: Any, extra: Any) -> Request:
     """On the caller's thread: the request body and ``extra_body``, copied shallowly."""
-    copied: dict[str, Any] = dict(body) if isinstance(body, Mapping) else {}
+    copied: dict[str, Any] = dict(body) if _is_mapping(body) else {}
     for key, value in copied.items():
         kind = type(value)
         if kind in _kept:
@@ -43,7 +43,11 @@ def snapshot(body: Any, extra: Any) -> Request:
                 copied[key] = seen
         else:
             _kept.add(kind)
-    return Request(copied, dict(extra) if isinstance(extra, Mapping) else {})
+    return Request(copied, dict(extra) if extra is not None and _is_mapping(extra) else {})
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 # the types of values kept as they are (strings, numbers, the SDK's sentinels...), learnt as
