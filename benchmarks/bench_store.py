@@ -886,16 +886,11 @@ def _print_stages(tracklm: Any, n: int = 5_000, rounds: int = 5) -> None:
 
 
 def _time_stages(tracklm: Any, n: int, rounds: int) -> None:
-    from tracklm._run_manager.records import Batch, column_names, rows_of
-    from tracklm.stores import _table_files
+    from tracklm._run_manager.records import Batch
+    from tracklm.client import _table_rows
+    from tracklm.stores import _sql_store, _table_files
 
     manager = _tracklm_manager()
-    run_id = tracklm.active_run().info.run_id
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
-    scratch.execute(
-        "CREATE TABLE table_rows (run_id TEXT NOT NULL, artifact_file TEXT NOT NULL, "
-        "seq INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (run_id, artifact_file, seq))"
-    )
     clock = time.perf_counter
     stages: dict[str, list[float]] = {}
 
@@ -906,26 +901,15 @@ def _time_stages(tracklm: Any, n: int, rounds: int) -> None:
         return out
 
     def normalize(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [row for d in data for row in rows_of(d)]
-
-    def dumps(rows: list[dict[str, Any]]) -> list[str]:
-        return [json.dumps(row) for row in rows]
-
-    def insert(payload: list[str], seq0: int) -> None:
-        scratch.executemany("INSERT INTO table_rows VALUES (?, ?, ?, ?)",
-                            [(run_id, TABLE_CSV, seq0 + i, p) for i, p in enumerate(payload)])
+        return [row for d in data for row in _table_rows(d)]
 
     base = 10_000_000
     for r in range(rounds):
         data = [make_row(base + 2 * r * n + i) for i in range(n)]
-        rows = timed("normalize the caller's dicts to plain-JSON rows (records.rows_of)",
-                     normalize, data)
-        timed("rows_of again on those plain rows (as RunManager._normalized does)", rows_of,
-              rows)
-        payload = timed("json.dumps of each row (table_rows.row)", dumps, rows)
-        timed("CSV render (_table_files._csv)", _table_files._csv, column_names(rows), rows,
-              False)
-        timed("SQLite INSERT into table_rows (in-memory db)", insert, payload, r * n)
+        rows = timed("caller: each dict to plain-JSON rows (client._table_rows)", normalize, data)
+        names, _, _ = timed("flusher: rows' JSON and facet columns (_sql_store._encoded_rows)",
+                            _sql_store._encoded_rows, rows)
+        timed("flusher: CSV render (_table_files._csv)", _table_files._csv, names, rows, False)
         records, caller_s = capture_records(tracklm, manager, n, base + (2 * r + 1) * n)
         stages.setdefault("caller: tracklm.log_table calls, queueing stubbed out", []).append(
             caller_s)

@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from itertools import repeat
 from pathlib import Path
 
 from tracklm._log_once import log_once
@@ -347,6 +348,8 @@ class RunManager:
         self._written += len(batch.records)
 
     def _normalized(self, batch: Batch) -> Batch:
+        if all(map(isinstance, batch.records, repeat(tuple))):
+            return batch  # plain records only (the common case): nothing to expand
         records: list[Record] = []
         clock = time.perf_counter
         yield_at = clock() + self.YIELD_AFTER

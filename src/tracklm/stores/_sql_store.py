@@ -29,11 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
+from itertools import repeat
 from typing import Any, ClassVar, Final, Protocol
 
 from tracklm._errors import ExperimentExists, StoreError
 from tracklm._run_manager.records import Batch, CreateRun, LogMetric, Row, column_names
 from tracklm.entities import Experiment, Metric, Run, RunData, RunInfo
+from tracklm.stores import _row_text
 from tracklm.stores._batch_plan import BatchPlan, plan
 from tracklm.stores.artifacts import ArtifactRepository, TableUpdate
 from tracklm.stores.base import (
@@ -60,6 +62,8 @@ _BAD_PATH = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EE
 ROW_BITS = 32  # table_rows.row_key = table_id << 32 | the row's number in its table
 ROW_COLUMNS: Final = (*FACET_COLUMNS, "input_key")
 """The columns of ``table_rows`` derived from a row (:func:`row_columns`)."""
+_ROW_SOURCES: Final = (*FACET_COLUMNS, JOIN_COLUMN)
+"""The row's cells each of :data:`ROW_COLUMNS` is derived from."""
 _MIGRATION_CHUNK: Final = 2_000
 
 
@@ -134,10 +138,32 @@ class SQLStore(Store):
         return str(exc)
 
     def _insert_many(
-        self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
     ) -> None:
         marks = ", ".join("?" * len(columns))
         conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def _insert_table_rows(
+        self,
+        conn: Connection,
+        first_key: int,
+        texts: list[str],
+        derived: list[list[str | None] | None],
+    ) -> None:
+        """Insert rows into ``table_rows`` from ``first_key`` on: their JSON ``texts``, and the
+        values of :data:`ROW_COLUMNS` (a column no row has is None)."""
+        n = len(texts)
+        self._insert_many(
+            conn,
+            "table_rows",
+            ("row_key", '"row"', *ROW_COLUMNS),
+            zip(
+                range(first_key, first_key + n),
+                texts,
+                *(column or repeat(None, n) for column in derived),
+                strict=True,
+            ),
+        )
 
     @staticmethod
     def _encode_value(value: float) -> tuple[Any, ...]:
@@ -247,29 +273,24 @@ class SQLStore(Store):
     ) -> None:
         table_id, columns_json, row_count, file_size = self._lock_table(conn, run_id, artifact_file)
         old_columns: list[str] = json.loads(columns_json)
+        names, texts, derived = _encoded_rows(rows)
         known = set(old_columns)
-        columns = old_columns + [c for c in column_names(rows) if c not in known]
+        columns = old_columns + [c for c in names if c not in known]
         first_key = (table_id << ROW_BITS) + row_count
-        encode = json.dumps  # ASCII JSON: text a database cannot encode (lone surrogates) survives
-        cells = [row_columns(row) for row in rows]
-        self._insert_many(
-            conn,
-            "table_rows",
-            ("row_key", '"row"', *ROW_COLUMNS),
-            [(first_key + i, encode(row), *cells[i]) for i, row in enumerate(rows)],
-        )
-        counts = Counter(
-            (facet, value)
-            for row_cells in cells
-            for facet, value in zip(FACET_COLUMNS, row_cells[: len(FACET_COLUMNS)], strict=True)
+        self._insert_table_rows(conn, first_key, texts, derived)
+        counts = [
+            (table_id, facet, value, count)
+            for facet, column in zip(FACET_COLUMNS, derived, strict=False)
+            if column is not None
+            for value, count in Counter(column).items()
             if value is not None
-        )
+        ]
         if counts:
             conn.executemany(
                 "INSERT INTO table_facets VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (table_id, facet, value) "
                 "DO UPDATE SET row_count = table_facets.row_count + excluded.row_count",
-                [(table_id, facet, value, n) for (facet, value), n in counts.items()],
+                counts,
             )
         run = conn.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if run is not None:
@@ -700,6 +721,50 @@ def row_columns(row: Row) -> tuple[str | None, ...]:
         facet_value(row.get("operation")),
         input_key(row.get(JOIN_COLUMN)),
     )
+
+
+def _encoded_rows(
+    rows: Sequence[Row],
+) -> tuple[list[str], list[str], list[list[str | None] | None]]:
+    """The rows' columns in first-seen order, their JSON texts, and each of
+    :data:`ROW_COLUMNS` as a column of values (None for a column no row has); worked out
+    column by column (:mod:`._row_text`), as a batch's rows share their keys."""
+    found = _row_text.runs(rows)
+    if found is None:  # keys other than strings: one row at a time
+        cells = [row_columns(row) for row in rows]
+        derived: list[list[str | None] | None] = [list(c) for c in zip(*cells, strict=True)]
+        return (
+            column_names(rows),
+            [json.dumps(row) for row in rows],
+            derived or [None] * len(ROW_COLUMNS),
+        )
+    names = list(dict.fromkeys(key for run in found for key in run.keys))
+    texts: list[str] = []
+    derived = [None] * len(ROW_COLUMNS)
+    done = 0  # rows of the runs before this one
+    for run in found:
+        texts.extend(_row_text.run_objects(run))
+        for i, name in enumerate(_ROW_SOURCES):
+            values = run.columns.get(name)
+            column = derived[i]
+            if values is not None:
+                if column is None:
+                    column = derived[i] = [None] * done
+                column.extend(_derived(name, values))
+            elif column is not None:
+                column.extend(repeat(None, run.size))
+        done += run.size
+    return names, texts, derived
+
+
+def _derived(column: str, values: Sequence[Any]) -> Iterable[str | None]:
+    """The values of ``column`` in ``table_rows`` for a run's cells of that name."""
+    if column == JOIN_COLUMN:
+        return map(input_key, values)
+    if set(map(type, values)) == {str}:  # few distinct values: each looked at once
+        seen = {v: facet_value(v) for v in set(values)}
+        return map(seen.__getitem__, values)
+    return map(facet_value, values)
 
 
 def add_row_columns(conn: Connection) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 from tracklm._errors import InvalidArtifactPath
 from tracklm._files import private_dirs
+from tracklm.stores import _row_text
+from tracklm.stores._row_text import strict_json
 
 SUFFIXES = (".csv", ".json", ".jsonl")
 _JSON_END = b"]}"
@@ -46,22 +48,17 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def _strict_json(value: Any) -> Any:
-    # strict JSON has no NaN or infinity; readers such as pandas.read_json want null
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list):
-        return [_strict_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _strict_json(v) for k, v in value.items()}
-    return value
-
-
 def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]], header: bool) -> bytes:
     # written by hand, the way the csv module's minimal quoting does, at a third of its cost
-    lines = [_csv_line(columns)] if header else []
-    lines.extend(_csv_line([_csv_cell(row.get(c)) for c in columns]) for row in rows)
-    return "".join(lines).encode(errors="backslashreplace")
+    head = _csv_line(columns) if header else ""
+    body = _row_text.csv_lines(columns, rows, _csv_quoted_cell)
+    if body is None:
+        body = "".join(_csv_line([_csv_cell(row.get(c)) for c in columns]) for row in rows)
+    return (head + body).encode(errors="backslashreplace")
+
+
+def _csv_quoted_cell(value: Any) -> str:
+    return _csv_quoted(_csv_cell(value))
 
 
 def _csv_line(cells: Sequence[str]) -> str:
@@ -77,16 +74,18 @@ def _csv_quoted(cell: str) -> str:
 
 
 def _json_rows(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
-    return ",".join(
-        json.dumps([_strict_json(row.get(c)) for c in columns], ensure_ascii=False) for row in rows
-    ).encode(errors="backslashreplace")
+    text = _row_text.json_arrays(columns, rows)
+    if text is None:
+        text = ",".join(
+            json.dumps([strict_json(row.get(c)) for c in columns], ensure_ascii=False)
+            for row in rows
+        )
+    return text.encode(errors="backslashreplace")
 
 
 def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
-    return b"".join(
-        json.dumps(_strict_json(row), ensure_ascii=False).encode(errors="backslashreplace") + b"\n"
-        for row in rows
-    )
+    text = "".join(line + "\n" for line in _row_text.json_objects(rows, strict=True))
+    return text.encode(errors="backslashreplace")
 
 
 def render(artifact_file: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:

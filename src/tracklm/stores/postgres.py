@@ -189,7 +189,7 @@ class PostgresStore(SQLStore):
             raise
 
     def _insert_many(
-        self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
     ) -> None:
         """COPY: many times faster than INSERTs for a batch of rows."""
         assert isinstance(conn, _Connection)

@@ -16,19 +16,23 @@ share is in :mod:`tracklm.stores._sql_store`.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import sqlite3
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from tracklm._files import private_dirs
 from tracklm.stores._migrations import upgrade
-from tracklm.stores._sql_store import SQLStore
+from tracklm.stores._sql_store import ROW_COLUMNS, Connection, SQLStore
 from tracklm.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from tracklm.stores._uri import DB_NAME
 from tracklm.stores.artifacts import ArtifactRepository, LocalArtifactRepository
@@ -145,6 +149,60 @@ class SQLiteStore(SQLStore):
             if getattr(self._local, "conn", None) is conn:
                 conn.execute(f"PRAGMA busy_timeout={self.READ_BUSY_MS}")
 
+    # -- table rows --------------------------------------------------------------------------
+
+    ROWS_STATEMENT_BYTES = 1 << 20
+    """The most row text one INSERT takes (a row longer than that goes alone)."""
+    ROWS_PER_STATEMENT = 1_000
+    """The most rows one INSERT takes: what the flusher prepares for it while holding the GIL
+    stays short (about a millisecond), so the app's threads are not kept waiting for it."""
+
+    def _insert_table_rows(
+        self,
+        conn: Connection,
+        first_key: int,
+        texts: list[str],
+        derived: list[list[str | None] | None],
+    ) -> None:
+        # One statement for many rows: their texts as one blob cut by offsets, the columns
+        # that vary from row to row in a JSON array. SQLite then works through the rows
+        # without the GIL, while ``executemany`` takes it back after every row, and the
+        # app's threads wait for it (or it for them) that often.
+        n = len(texts)
+        if not n or not _has_json(conn):
+            super()._insert_table_rows(conn, first_key, texts, derived)
+            return
+        # a column with one value in every row is one parameter; the others go in the array
+        one = tuple(column is None or column.count(column[0]) == n for column in derived)
+        fixed = [column[0] if column else None for column, o in zip(derived, one, strict=True) if o]
+        varying = [
+            column for column, o in zip(derived, one, strict=True) if not o and column is not None
+        ]
+        sql = _rows_insert(one)
+        lengths = list(map(len, texts))  # ASCII JSON: as many bytes as characters
+        ends = list(accumulate(lengths))
+        start = 0
+        while start < n:
+            base = ends[start - 1] if start else 0
+            stop = min(
+                start + self.ROWS_PER_STATEMENT,
+                max(start + 1, bisect_right(ends, base + self.ROWS_STATEMENT_BYTES)),
+            )
+            offsets = accumulate(lengths[start:stop], initial=1)
+            meta = zip(
+                offsets, lengths[start:stop], *(c[start:stop] for c in varying), strict=False
+            )
+            conn.execute(
+                sql,
+                (
+                    first_key + start,
+                    "".join(texts[start:stop]).encode("ascii"),
+                    *fixed,
+                    json.dumps(list(meta), ensure_ascii=False),
+                ),
+            )
+            start = stop
+
     # -- what the shared code asks -----------------------------------------------------------
 
     def _driver_unavailable(self, exc: Exception) -> bool:
@@ -173,6 +231,40 @@ class SQLiteStore(SQLStore):
             "database": str(self.db_path),
             "artifacts": self.artifacts.describe(),
         }
+
+
+@functools.cache
+def _rows_insert(fixed: tuple[bool, ...]) -> str:
+    """The INSERT of :meth:`SQLiteStore._insert_table_rows`; ``fixed`` says which of
+    ``ROW_COLUMNS`` is one parameter for all rows, the others being read from the JSON array
+    (each element ``[offset, length, the varying values...]``)."""
+    cells, at = [], 2
+    for one in fixed:
+        if one:
+            cells.append("?")
+        else:
+            cells.append(f"json_extract(value, '$[{at}]')")
+            at += 1
+    return (
+        f'INSERT INTO table_rows (row_key, "row", {", ".join(ROW_COLUMNS)}) '
+        "SELECT ? + key, CAST(substr(?, json_extract(value, '$[0]'), "
+        f"json_extract(value, '$[1]')) AS TEXT), {', '.join(cells)} FROM json_each(?)"
+    )
+
+
+def _has_json(conn: Connection) -> bool:
+    """Whether this SQLite has its JSON functions (built in since 3.38, an option before)."""
+    global _json_functions
+    if _json_functions is None:
+        try:
+            conn.execute("SELECT json_extract(value, '$[0]') FROM json_each('[[1]]')").fetchall()
+            _json_functions = True
+        except sqlite3.OperationalError:
+            _json_functions = False
+    return _json_functions
+
+
+_json_functions: bool | None = None
 
 
 def _migrate(conn: sqlite3.Connection, where: str, busy_ms: int) -> None:
