@@ -163,10 +163,14 @@ class Call:
                 _telemetry.finish(self.span, record, end_wall_ns)
                 return []
             record = redacted
-        _truncate(record, self.options.max_text_chars)
+        inputs, outputs = _texts(record, self.options.max_text_chars)
         # the span gets what is stored: redacted and cut, never more
         _telemetry.finish(self.span, record, end_wall_ns)
-        return [*self._params(record), *self._metrics(record), self._row(record)]
+        return [
+            *self._params(record),
+            *self._metrics(record),
+            self._row(record, inputs, outputs),
+        ]
 
     def _record(self) -> CallRecord:
         start = self.start
@@ -238,7 +242,7 @@ class Call:
                 records.append(LogMetric(self.run_id, name, float(value), record.step, when))
         return records
 
-    def _row(self, record: CallRecord) -> Record:
+    def _row(self, record: CallRecord, inputs: str | None, outputs: str | None) -> Record:
         row = {
             "call_id": record.call_id,
             "step": record.step,
@@ -249,8 +253,8 @@ class Call:
             "model": record.model,
             "response_model": record.response_model,
             "response_id": record.response_id,
-            "inputs": _text(record.inputs),
-            "outputs": _text(record.outputs),
+            "inputs": inputs,
+            "outputs": outputs,
             "params": _json(record.params),
             "latency_ms": round(record.latency_ms, 3),
             "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 3),
@@ -294,6 +298,11 @@ def _fallback(value: Any) -> Any:
 
 def _mask(record: CallRecord, secrets: tuple[str, ...]) -> None:
     """Replace the client's credentials wherever they show up in the record's text."""
+    values = [record.inputs, record.outputs, record.params, record.error]
+    # one pass of the C encoder tells whether any is there (rarely): only then walk the values
+    encoded = _json(values)
+    if not any(_json(secret)[1:-1] in encoded for secret in secrets):
+        return
     for name in ("inputs", "outputs", "params", "error"):
         setattr(record, name, _masked(getattr(record, name), secrets))
 
@@ -315,15 +324,18 @@ def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_fallback, separators=(",", ":"))
 
 
-def _truncate(record: CallRecord, limit: int | None) -> None:
-    if limit is None:
-        return
+def _texts(record: CallRecord, limit: int | None) -> tuple[str | None, str | None]:
+    """The row's ``inputs`` and ``outputs`` cells; where one is longer than ``limit``, it is
+    cut, on the record too, and the record says so."""
+    texts = []
     for name in ("inputs", "outputs"):
-        value = getattr(record, name)
-        text = _text(value)
-        if text is not None and len(text) > limit:
-            setattr(record, name, text[:limit])
+        text = _text(getattr(record, name))
+        if limit is not None and text is not None and len(text) > limit:
+            text = text[:limit]
+            setattr(record, name, text)
             record.truncated.append(name)
+        texts.append(text)
+    return texts[0], texts[1]
 
 
 def _finish_unfinished() -> None:
