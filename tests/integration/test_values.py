@@ -53,3 +53,9 @@ def test_fields_of_none_are_empty_and_of_other_objects_read_through_get() -> Non
     assert fields(None).get("content", 0) == 0
     assert fields(Slotted("s")).get("content") == "s"
     assert fields(Slotted("s")).get("missing", "d") == "d"
+
+
+def test_fields_of_a_model_include_its_extra_fields() -> None:
+    delta = Delta(content="hi", extra_field=3)  # type: ignore[call-arg]
+    assert fields(delta).get("extra_field") == 3
+    assert fields(delta).get("content") == "hi"

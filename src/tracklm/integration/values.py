@@ -102,9 +102,9 @@ class Fields(Protocol):
 
 def fields(obj: Any) -> Fields:
     """``obj``'s fields by name, to read many of them fast (a stream's chunks): a mapping as it
-    is, a pydantic model's declared fields (its ``__dict__``), nothing for None; anything else
-    read through :func:`get`. Unlike :func:`get`, values are as stored (None where a model's
-    field is None; a response holds no sentinel)."""
+    is, a pydantic model's fields (its ``__dict__``, and its extra fields), nothing for None;
+    anything else read through :func:`get`. Unlike :func:`get`, values are as stored (None
+    where a model's field is None; a response holds no sentinel)."""
     cls = type(obj)
     if cls is dict:
         return obj  # type: ignore[no-any-return]
@@ -112,7 +112,8 @@ def fields(obj: Any) -> Fields:
     if kind is None:
         kind = _field_kinds[cls] = _fields_kind(obj)
     if kind is _OWN_DICT:
-        return obj.__dict__  # type: ignore[no-any-return]
+        extra = getattr(obj, "__pydantic_extra__", None)  # a model's undeclared fields
+        return {**extra, **obj.__dict__} if extra else obj.__dict__
     if kind is _MAPPING:
         return obj  # type: ignore[no-any-return]
     return _NO_FIELDS if obj is None else _ByGet(obj)

@@ -24,7 +24,7 @@ import json
 from typing import Any, Final
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm.integration.values import RawBody, get, plain, sse_data
+from tracklm.integration.values import RawBody, fields, get, plain, sse_data
 
 # content blocks that are a call of a tool (the caller's, or one the API runs itself)
 _TOOL_USES: Final = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -66,23 +66,33 @@ def read_events(events: list[Any], separator: str | None = None) -> ResponseInfo
     message: Any = None
     usage: dict[str, Any] = {}
     blocks: dict[int, dict[str, Any]] = {}
+    # each block's streamed text, thinking and tool input, as pieces joined once at the end
+    pieces: dict[int, dict[str, list[str]]] = {}
     reason = None
-    for event in events:
-        kind = get(event, "type")
+    for event in events:  # read straight from each event's fields: there may be thousands
+        part = fields(event)
+        kind = part.get("type")
         if kind == "content_block_delta":
-            _add_delta(blocks.get(get(event, "index", 0)), get(event, "delta"))
+            found = pieces.get(part.get("index") or 0)
+            if found is not None:  # (a delta before its block started has no block)
+                delta = fields(part.get("delta"))
+                field = _DELTA_FIELDS.get(delta.get("type"))
+                if field is not None:
+                    found[field].append(delta.get(field) or "")
         elif kind == "content_block_start":
-            block = plain(get(event, "content_block"))
+            block = plain(part.get("content_block"))
             if isinstance(block, dict):
-                blocks[get(event, "index", 0)] = {**block, "partial_json": ""}
+                index = part.get("index") or 0
+                blocks[index] = block
+                pieces[index] = {"text": [], "thinking": [], "partial_json": []}
         elif kind == "message_start":
-            message = get(event, "message")
+            message = part.get("message")
             # its output_tokens is a placeholder (1 or so): the count is message_delta's
             _merge_usage(usage, get(message, "usage"), skip="output_tokens")
         elif kind == "message_delta":
-            reason = get(get(event, "delta"), "stop_reason") or reason
-            _merge_usage(usage, get(event, "usage"))
-    content = [_finish_block(blocks[i]) for i in sorted(blocks)]
+            reason = get(part.get("delta"), "stop_reason") or reason
+            _merge_usage(usage, part.get("usage"))
+    content = [_finish_block(blocks[i], pieces[i]) for i in sorted(blocks)]
     return ResponseInfo(
         outputs=_outputs(content),
         usage=_usage(usage) if usage else Usage(),
@@ -92,27 +102,27 @@ def read_events(events: list[Any], separator: str | None = None) -> ResponseInfo
     )
 
 
-def _add_delta(block: dict[str, Any] | None, delta: Any) -> None:
-    if block is None:  # a delta before its block started: nothing to add it to
-        return
-    kind = get(delta, "type")
-    if kind == "text_delta":
-        block["text"] = block.get("text", "") + get(delta, "text", "")
-    elif kind == "thinking_delta":
-        block["thinking"] = block.get("thinking", "") + get(delta, "thinking", "")
-    elif kind == "input_json_delta":
-        block["partial_json"] += get(delta, "partial_json", "")
+# a delta's type -> the field it streams
+_DELTA_FIELDS: Final = {
+    "text_delta": "text",
+    "thinking_delta": "thinking",
+    "input_json_delta": "partial_json",
+}
 
 
-def _finish_block(block: dict[str, Any]) -> dict[str, Any]:
-    """A streamed block as the API would have returned it whole: tool input parsed from the
-    JSON pieces (kept as text if the stream was cut inside it)."""
-    pieces = block.pop("partial_json")
-    if pieces:
+def _finish_block(block: dict[str, Any], pieces: dict[str, list[str]]) -> dict[str, Any]:
+    """A streamed block as the API would have returned it whole: its text (or thinking) with
+    the streamed pieces added, tool input parsed from its JSON pieces (kept as text if the
+    stream was cut inside it)."""
+    for field in ("text", "thinking"):
+        if pieces[field]:
+            block[field] = block.get(field, "") + "".join(pieces[field])
+    partial_json = "".join(pieces["partial_json"])
+    if partial_json:
         try:
-            block["input"] = json.loads(pieces)
+            block["input"] = json.loads(partial_json)
         except ValueError:
-            block["input"] = pieces
+            block["input"] = partial_json
     return block
 
 

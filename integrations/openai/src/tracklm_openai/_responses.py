@@ -25,22 +25,23 @@ def read_response(operation: str, response: Any) -> ResponseInfo:
         return ResponseInfo()
     if operation == "responses":
         return _responses_api(response)
+    part = fields(response)
     if operation == "chat":
-        outputs, reasons = _chat_choices(get(response, "choices", []))
+        outputs, reasons = _chat_choices(part.get("choices") or [])
     elif operation == "completion":
-        choices = get(response, "choices", [])
-        outputs = _one_or_list([get(c, "text") for c in choices])
-        reasons = [get(c, "finish_reason") for c in choices]
+        choices = [fields(c) for c in part.get("choices") or ()]
+        outputs = _one_or_list([c.get("text") for c in choices])
+        reasons = [c.get("finish_reason") for c in choices]
     else:  # embedding: the vectors are data, not text worth a row
-        data = get(response, "data", [])
-        first = get(data[0], "embedding") if data else None
+        data = part.get("data") or []
+        first = fields(data[0]).get("embedding") if data else None
         dimensions = len(first) if isinstance(first, list) else None
         outputs, reasons = {"embeddings": len(data), "dimensions": dimensions}, []
     return ResponseInfo(
         outputs=outputs,
-        usage=_usage(get(response, "usage")),
-        response_model=get(response, "model"),
-        response_id=get(response, "id"),
+        usage=_usage(part.get("usage")),
+        response_model=part.get("model"),
+        response_id=part.get("id"),
         finish_reasons=[r for r in reasons if r],
     )
 
@@ -118,18 +119,22 @@ def _completion_chunks(operation: str, chunks: list[Any]) -> ResponseInfo:
 
 def _chat_choices(choices: list[Any]) -> tuple[Any, list[str]]:
     outputs = []
+    reasons = []
     for choice in choices:
-        message = get(choice, "message")
-        calls = [
-            _tool_call(
-                get(c, "id"), get(get(c, "function"), "name"), get(get(c, "function"), "arguments")
+        choice_fields = fields(choice)
+        message = fields(choice_fields.get("message"))
+        calls = []
+        for call in message.get("tool_calls") or ():
+            call_fields = fields(call)
+            function = fields(call_fields.get("function"))
+            calls.append(
+                _tool_call(call_fields.get("id"), function.get("name"), function.get("arguments"))
             )
-            for c in get(message, "tool_calls", [])
-        ]
-        parsed = get(message, "parsed")
-        content = get(message, "content") if parsed is None else plain(parsed)
+        parsed = message.get("parsed")
+        content = message.get("content") if parsed is None else plain(parsed)
         outputs.append(_output(content, calls))
-    return _one_or_list(outputs), [get(c, "finish_reason") for c in choices]
+        reasons.append(choice_fields.get("finish_reason"))
+    return _one_or_list(outputs), reasons
 
 
 def _tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
@@ -152,19 +157,24 @@ def _one_or_list(values: list[Any]) -> Any:
 def _usage(usage: Any) -> Usage:
     if usage is None:
         return Usage()
-    input_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    output_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
+    counts = fields(usage)
+    input_details = fields(
+        counts.get("prompt_tokens_details") or counts.get("input_tokens_details")
+    )
+    output_details = fields(
+        counts.get("completion_tokens_details") or counts.get("output_tokens_details")
+    )
     return Usage(
-        input_tokens=_first(usage, "prompt_tokens", "input_tokens"),
-        output_tokens=_first(usage, "completion_tokens", "output_tokens"),
-        total_tokens=get(usage, "total_tokens"),
-        cached_input_tokens=get(input_details, "cached_tokens"),
-        reasoning_tokens=get(output_details, "reasoning_tokens"),
+        input_tokens=_first(counts.get("prompt_tokens"), counts.get("input_tokens")),
+        output_tokens=_first(counts.get("completion_tokens"), counts.get("output_tokens")),
+        total_tokens=counts.get("total_tokens"),
+        cached_input_tokens=input_details.get("cached_tokens"),
+        reasoning_tokens=output_details.get("reasoning_tokens"),
     )
 
 
-def _first(obj: Any, *names: str) -> Any:
-    return next((v for v in (get(obj, n) for n in names) if v is not None), None)
+def _first(value: Any, other: Any) -> Any:
+    return other if value is None else value
 
 
 def _responses_api(response: Any) -> ResponseInfo:
