@@ -10,9 +10,6 @@ alive without tracklm holding it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import anthropic
 from anthropic_support import API_KEY, events
 
 from tracklm.testing import LLMServer
+from tracklm.testing.integration_checks import run_in_new_interpreter
 
 SCRIPT = textwrap.dedent(
     """
@@ -77,18 +75,10 @@ def test_a_stream_helper_builds_no_model_class_after_a_collection_between_stream
 ) -> None:
     for _ in range(4):  # two streams for each helper
         server.queue_response(200, chunks=events("Hello", " there"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLM_", "OTEL_"))}
-    env["TRACKLM_JOURNAL_DIR"] = str(tmp_path / "journal")
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "store"), server.url, API_KEY],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
+    last = run_in_new_interpreter(
+        SCRIPT, tmp_path / "store", tmp_path / "journal", server.url, API_KEY
     )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(last)
 
     assert result["ok"]
     # releases before structured outputs have no such class, and nothing to check

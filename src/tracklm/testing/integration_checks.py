@@ -144,15 +144,16 @@ def assert_disable_restores_originals(
     return prediction(run)
 
 
-def run_in_new_interpreter(script: str, store: Path, journal: Path) -> str:
-    """Run ``script`` in a new Python (``sys.argv[1]`` is ``store``), with tracklm strict,
-    journaling into ``journal`` and autolog not disabled by the environment; it must succeed
-    and print a run id last, which is returned. For checking that ``tracklm.autolog()``
-    called before the SDK is imported still records its calls."""
+def run_in_new_interpreter(script: str, store: Path, journal: Path, *args: str) -> str:
+    """Run ``script`` in a new Python (``sys.argv[1]`` is ``store``, ``args`` follow), with
+    tracklm strict, journaling into ``journal`` and autolog not disabled by the environment;
+    it must succeed, and the last line it printed (a run id, say) is returned. For checking
+    that ``tracklm.autolog()`` called before the SDK is imported still records its calls, or
+    anything that the imports and caches of the test process would hide."""
     env = {**os.environ, "TRACKLM_STRICT": "1", "TRACKLM_JOURNAL_DIR": str(journal)}
     env.pop("TRACKLM_AUTOLOG_DISABLED", None)
     done = subprocess.run(
-        [sys.executable, "-c", script, str(store)],
+        [sys.executable, "-c", script, str(store), *args],
         env=env,
         capture_output=True,
         text=True,
