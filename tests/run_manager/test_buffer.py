@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,38 @@ def test_the_flusher_lets_app_threads_run_while_it_expands_calls() -> None:
     assert manager.flush(timeout=30).written == 501  # the stalled warm-up record and the 500
     assert seen.is_set()
     assert len(full) < 50  # without yielding: all 500
+
+
+class _Payload:
+    """Stands for an SDK's response that an autologged call holds until it is expanded."""
+
+
+class _Holding:
+    """A deferred record holding a payload; its expansion notes how many of the payloads of
+    the records expanded before it are still alive."""
+
+    def __init__(self, payloads: list[weakref.ref[_Payload]], alive: list[int]) -> None:
+        self.payload = _Payload()
+        self.earlier = list(payloads)
+        payloads.append(weakref.ref(self.payload))
+        self.alive = alive
+
+    def expand(self) -> list[LogMetric]:
+        self.alive.append(sum(ref() is not None for ref in self.earlier))
+        return [LogMetric("r", "expanded", 1.0, 0, 0)]
+
+
+def test_the_flusher_frees_each_call_once_expanded_not_at_the_end_of_its_batch() -> None:
+    """What a call holds (the SDK's request and response objects) is freed as soon as its
+    rows are made: kept to the end of a batch, thousands of them would make the garbage
+    collector run, and move them into its oldest generation."""
+    manager = manager_for(tracklm.get_tracking_uri())
+    release = _stall_flusher(manager)
+    payloads: list[weakref.ref[_Payload]] = []
+    alive: list[int] = []
+    for _ in range(50):
+        manager.submit(_Holding(payloads, alive))  # type: ignore[arg-type]
+    release.set()
+    assert manager.flush(timeout=30).written == 51
+    assert alive == [0] * 50
+    assert all(ref() is None for ref in payloads)

@@ -48,3 +48,34 @@ def test_fork_with_records_pending_writes_each_record_once(
     assert tracklm.flush(timeout=30).ok
     assert len(client.get_metric_history(run.info.run_id, "parent")) == 100
     assert len(client.get_metric_history(run.info.run_id, "child")) == 1
+
+
+def test_random_ids_differ_in_a_forked_child_and_need_no_system_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Call and batch ids are drawn without reading the OS's random source (which releases
+    the GIL: the flusher would wait a switch interval for it at every id), and a forked child
+    does not draw its parent's ids."""
+    from tracklm._random_ids import random_hex
+
+    def no_urandom(n: int) -> bytes:
+        raise AssertionError("os.urandom was called")
+
+    monkeypatch.setattr(os, "urandom", no_urandom)
+    ids = {random_hex() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    monkeypatch.undo()
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.write(write, random_hex().encode())
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert child != random_hex()
+    assert len(child) == 32

@@ -189,6 +189,21 @@ def test_metric_history_keeps_every_value_by_step_then_time(store: SQLStore) -> 
     assert store.get_metric_history("r1", "none") == []
 
 
+def test_a_batch_of_many_metrics_keeps_each_value_and_its_order(store: SQLStore) -> None:
+    """More metrics than one statement takes on SQLite (rows go in groups of powers of two),
+    NaN and infinities among them."""
+    values = [1.5, math.nan, math.inf, -math.inf, 0.0]
+    logged = [
+        LogMetric("r1", "m", values[i % 5] + (i if i % 5 == 0 else 0), i, i) for i in range(1_300)
+    ]
+    write(store, *new_run(), *logged)
+    history = store.get_metric_history("r1", "m")
+    assert len(history) == 1_300
+    for metric, sent in zip(history, logged, strict=True):
+        assert (metric.step, metric.timestamp) == (sent.step, sent.timestamp)
+        assert metric.value == sent.value or (math.isnan(metric.value) and math.isnan(sent.value))
+
+
 def test_latest_metric_is_the_highest_step_then_the_latest_timestamp(store: SQLStore) -> None:
     def latest() -> dict[str, float]:
         run = store.get_run("r1")

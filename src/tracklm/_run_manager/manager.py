@@ -20,6 +20,7 @@ import weakref
 from collections import deque
 from itertools import repeat
 from pathlib import Path
+from typing import cast
 
 from tracklm._log_once import log_once
 from tracklm._run_manager.journal import Journal, read_batches
@@ -27,6 +28,7 @@ from tracklm._run_manager.records import (
     Batch,
     CreateExperiment,
     CreateRun,
+    Deferred,
     Record,
     SetRunStatus,
     normalize,
@@ -274,31 +276,48 @@ class RunManager:
         while True:
             records: list[Record] = []
             markers: list[_FlushMarker] = []
-            buffer = self._buffer
-            while buffer and len(records) < self.BATCH_SIZE:
-                item = buffer.popleft()
-                if isinstance(item, _FlushMarker):
-                    markers.append(item)
-                else:
-                    records.append(item)
-            if records:
-                batch = self._in_flight_batch = Batch(records)
-                self._in_flight = len(records)
-                with self._room:
-                    self._room.notify_all()
-                try:
+            batch = self._in_flight_batch = Batch(records)
+            try:
+                self._take(records, markers)
+                if records:
+                    with self._room:
+                        self._room.notify_all()
                     self._write(batch)
-                finally:
-                    self._in_flight = 0
-                    self._in_flight_batch = None
+            finally:
+                self._in_flight = 0
+                self._in_flight_batch = None
             if self._backlog() and (markers or not records):
                 self._retry_backlog(now=bool(markers))
             if markers:
                 self._sync_files(force=True)
             for marker in markers:
                 marker.done.set()
-            if not buffer:
+            if not self._buffer:
                 return
+
+    def _take(self, records: list[Record], markers: list[_FlushMarker]) -> None:
+        """Move records from the buffer into ``records`` (a batch), up to ``BATCH_SIZE``."""
+        buffer = self._buffer
+        clock = time.perf_counter
+        yield_at = clock() + self.YIELD_AFTER
+        while buffer and len(records) < self.BATCH_SIZE:
+            item: Record | Deferred | _FlushMarker = buffer.popleft()
+            if isinstance(item, _FlushMarker):
+                markers.append(item)
+                continue
+            records.append(cast(Record, item))
+            if not isinstance(item, tuple):
+                # A deferred record (an autologged call) becomes its plain records now, in
+                # place (an exit meanwhile journals one or the other), so that the SDK's
+                # objects it holds are freed one call at a time. Held to the end of the batch,
+                # they and the records made from them would add up to collections of the
+                # garbage collector, which then moves them into the old generations, whose
+                # full collections scan the whole heap of the app.
+                records[-1:] = self._expanded(item)
+                if clock() >= yield_at:
+                    self._yield()
+                    yield_at = clock() + self.YIELD_AFTER
+            self._in_flight = len(records)
 
     def _sync_files(self, force: bool) -> None:
         """Let the store write the table files it put off (object stores rewrite them)."""
@@ -354,20 +373,27 @@ class RunManager:
         clock = time.perf_counter
         yield_at = clock() + self.YIELD_AFTER
         for record in batch.records:
-            try:
-                records.extend(normalize(record))
-            except Exception as exc:
-                self._count_dropped(1)
-                log_once(logger, "tracklm could not turn a record into rows; dropped it", exc)
+            records.extend(self._expanded(record))
             if clock() >= yield_at:
-                # A thread of the app whose I/O has returned waits for the GIL while this one
-                # computes, up to the interpreter's switch interval (5 ms): offer it now. Not
-                # while records pile up, when keeping up comes first.
-                if len(self._buffer) < self.BATCH_SIZE:
-                    time.sleep(0)
+                self._yield()
                 yield_at = clock() + self.YIELD_AFTER
         batch.records = records
         return batch
+
+    def _expanded(self, record: Record | Deferred) -> list[Record]:
+        try:
+            return normalize(record)
+        except Exception as exc:
+            self._count_dropped(1)
+            log_once(logger, "tracklm could not turn a record into rows; dropped it", exc)
+            return []
+
+    def _yield(self) -> None:
+        # A thread of the app whose I/O has returned waits for the GIL while this one
+        # computes, up to the interpreter's switch interval (5 ms): offer it now. Not while
+        # records pile up, when keeping up comes first.
+        if len(self._buffer) < self.BATCH_SIZE:
+            time.sleep(0)
 
     def _keep(self, batch: Batch) -> None:
         """Journal a batch the store did not take; hold it in memory if even that fails."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol, TypeAlias
+
+from tracklm._random_ids import random_hex
 
 
 class CreateExperiment(NamedTuple):
@@ -86,7 +87,7 @@ class Batch:
     """Records written to the store in one transaction, in order."""
 
     records: list[Record]
-    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    batch_id: str = field(default_factory=random_hex)
 
     def to_json(self) -> str:
         """One line of the journal (NaN and infinities are kept as JSON extensions)."""

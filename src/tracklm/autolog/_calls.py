@@ -13,11 +13,11 @@ import json
 import os
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from tracklm import _run_manager, _telemetry
+from tracklm._random_ids import random_hex
 from tracklm._run_manager.records import AppendRows, LogMetric, LogParam, Record
 from tracklm._validation import MAX_PARAM_VALUE_LENGTH
 from tracklm.autolog import _streams
@@ -192,7 +192,7 @@ class Call:
         error = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
         options = self.options
         return CallRecord(
-            call_id=uuid.uuid4().hex,
+            call_id=random_hex(),
             run_id=self.run_id,
             step=self.step,
             timestamp=datetime.fromtimestamp(self.wall_ns / 1e9, timezone.utc).isoformat(),

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
@@ -149,6 +149,28 @@ class SQLiteStore(SQLStore):
             if getattr(self._local, "conn", None) is conn:
                 conn.execute(f"PRAGMA busy_timeout={self.READ_BUSY_MS}")
 
+    # -- many rows ---------------------------------------------------------------------------
+
+    MAX_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    """The most parameters SQLite takes in one statement (its default limit)."""
+
+    def _insert_many(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+    ) -> None:
+        # Many rows per statement. ``executemany`` releases the GIL around every row, and
+        # beside an app thread that keeps the GIL busy, this thread then waits a switch
+        # interval (5 ms) to get it back: per row, thousands of times per batch.
+        # Statements of a power of two rows, up to 512: few different ones for SQLite's
+        # statement cache to hold, each prepared once.
+        rows = rows if isinstance(rows, list) else list(rows)
+        most = min(512, 1 << ((self.MAX_VARIABLES // len(columns)).bit_length() - 1))
+        start, n = 0, len(rows)
+        while start < n:
+            size = min(most, 1 << ((n - start).bit_length() - 1))
+            sql = _values_insert(table, tuple(columns), size)
+            conn.execute(sql, [value for row in rows[start : start + size] for value in row])
+            start += size
+
     # -- table rows --------------------------------------------------------------------------
 
     ROWS_STATEMENT_BYTES = 1 << 20
@@ -250,6 +272,13 @@ def _rows_insert(fixed: tuple[bool, ...]) -> str:
         "SELECT ? + key, CAST(substr(?, json_extract(value, '$[0]'), "
         f"json_extract(value, '$[1]')) AS TEXT), {', '.join(cells)} FROM json_each(?)"
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _values_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
+    """``INSERT INTO table (columns) VALUES (?, ...), ...`` for ``rows`` rows."""
+    one = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)}"
 
 
 def _has_json(conn: Connection) -> bool:
