@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -167,3 +168,33 @@ def test_the_flusher_frees_each_call_once_expanded_not_at_the_end_of_its_batch()
     assert manager.flush(timeout=30).written == 51
     assert alive == [0] * 50
     assert all(ref() is None for ref in payloads)
+
+
+class _Costly:
+    """A deferred record whose expansion takes 0.1 ms of the flusher's time (an LLM call's)."""
+
+    def expand(self) -> list[LogMetric]:
+        deadline = time.perf_counter() + 0.0001
+        while time.perf_counter() < deadline:
+            pass
+        return [LogMetric("r", "expanded", 1.0, 0, 0)]
+
+
+def test_an_app_thread_that_keeps_the_gil_busy_does_not_starve_the_flusher() -> None:
+    """An app thread computing, releasing the GIL only for a system call now and then, wins it
+    back before the flusher ever gets it (the interpreter forces a switch only after a whole
+    switch interval without one): without help the flusher would not run at all while the app
+    computes, and records would pile up instead of reaching the store within about 100 ms."""
+    manager = manager_for(tracklm.get_tracking_uri())
+    manager.submit(LogMetric("r", "warmup", 0.0, 0, 0))
+    assert manager.flush(timeout=30).written == 1
+    waiting = []
+    for _ in range(1_500):  # ~1 s: 0.5 ms of computing per record, as an app between calls
+        deadline = time.perf_counter() + 0.0005
+        while time.perf_counter() < deadline:
+            pass
+        os.urandom(8)  # a system call: the GIL released for a moment
+        manager.submit(_Costly())  # type: ignore[arg-type]
+        waiting.append(len(manager._buffer))
+    assert max(waiting[750:]) < 700  # without help: every record still waits, 750 to 1,500
+    assert manager.flush(timeout=30).written == 1_501

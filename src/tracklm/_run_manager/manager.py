@@ -66,6 +66,10 @@ class RunManager:
     """Seconds of refused writes before a warning is logged (shorter refusals are normal)."""
     ORPHAN_SCAN_INTERVAL = 30.0
     YIELD_AFTER = 0.0005
+    NUDGE_ABOVE = 64
+    BEHIND_AFTER = 0.1
+    NUDGE_EVERY = 0.02
+    NUDGE_FOR = 0.0005
     """Seconds of turning calls into records after which the flusher lets other threads run."""
 
     def __init__(self, store: Store, journal_root: Path) -> None:
@@ -96,6 +100,8 @@ class RunManager:
         self._retry_interval = self.INTERVAL
         self._failing_since: float | None = None
         self._next_orphan_scan = 0.0
+        self._emptied_at = time.monotonic()  # when the flusher last found the buffer empty
+        self._nudged_at = 0.0
 
     # -- caller side -------------------------------------------------------------------------
 
@@ -116,9 +122,32 @@ class RunManager:
             log_once(logger, "tracklm's buffer is full; records are being dropped and counted")
             return False
         buffer.append(record)
-        if len(buffer) >= self.BATCH_SIZE and not self._wakeup.is_set():
-            self._wakeup.set()
+        if len(buffer) > self.NUDGE_ABOVE:
+            self._nudge()
         return True
+
+    def _nudge(self) -> None:
+        """Records wait: wake the flusher when a batch is full, and give it the GIL when it is
+        falling behind.
+
+        An app thread that keeps the GIL busy, releasing it only for moments (a system call),
+        can keep the flusher from ever getting it: the interpreter forces a switch only after
+        a whole switch interval without one. Records would then pile up (they and what they
+        hold kept alive, then dropped at the buffer's capacity) instead of reaching the disk
+        within ``BEHIND_AFTER``. So while the flusher has not emptied the buffer for that
+        long, a submitting thread sleeps ``NUDGE_FOR`` once per ``NUDGE_EVERY``: the flusher
+        takes the GIL meanwhile and keeps it for a switch interval.
+        """
+        if len(self._buffer) >= self.BATCH_SIZE and not self._wakeup.is_set():
+            self._wakeup.set()
+        now = time.monotonic()
+        if (
+            now - self._emptied_at > self.BEHIND_AFTER
+            and now - self._nudged_at > self.NUDGE_EVERY
+            and threading.current_thread() is not self._thread
+        ):
+            self._nudged_at = now
+            time.sleep(self.NUDGE_FOR)
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Wait until every record submitted so far is in the store or the journal.
@@ -318,6 +347,8 @@ class RunManager:
                     self._yield()
                     yield_at = clock() + self.YIELD_AFTER
             self._in_flight = len(records)
+        if not buffer:
+            self._emptied_at = time.monotonic()
 
     def _sync_files(self, force: bool) -> None:
         """Let the store write the table files it put off (object stores rewrite them)."""
@@ -390,9 +421,9 @@ class RunManager:
 
     def _yield(self) -> None:
         # A thread of the app whose I/O has returned waits for the GIL while this one
-        # computes, up to the interpreter's switch interval (5 ms): offer it now. Not while
-        # records pile up, when keeping up comes first.
-        if len(self._buffer) < self.BATCH_SIZE:
+        # computes, up to the interpreter's switch interval (5 ms): offer it now. Not once
+        # behind (see _nudge), when keeping up comes first.
+        if time.monotonic() - self._emptied_at <= self.BEHIND_AFTER:
             time.sleep(0)
 
     def _keep(self, batch: Batch) -> None:
