@@ -122,7 +122,7 @@ class RunManager:
             log_once(logger, "tracklm's buffer is full; records are being dropped and counted")
             return False
         buffer.append(record)
-        if len(buffer) > self.NUDGE_ABOVE:
+        if not len(buffer) % 16:  # looked at every 16 records: the check costs a clock read
             self._nudge()
         return True
 
@@ -138,8 +138,11 @@ class RunManager:
         long, a submitting thread sleeps ``NUDGE_FOR`` once per ``NUDGE_EVERY``: the flusher
         takes the GIL meanwhile and keeps it for a switch interval.
         """
-        if len(self._buffer) >= self.BATCH_SIZE and not self._wakeup.is_set():
+        waiting = len(self._buffer)
+        if waiting >= self.BATCH_SIZE and not self._wakeup.is_set():
             self._wakeup.set()
+        if waiting <= self.NUDGE_ABOVE:
+            return
         now = time.monotonic()
         if (
             now - self._emptied_at > self.BEHIND_AFTER
