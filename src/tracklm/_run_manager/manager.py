@@ -66,11 +66,15 @@ class RunManager:
     """Seconds of refused writes before a warning is logged (shorter refusals are normal)."""
     ORPHAN_SCAN_INTERVAL = 30.0
     YIELD_AFTER = 0.0005
-    NUDGE_ABOVE = 64
-    BEHIND_AFTER = 0.1
-    NUDGE_EVERY = 0.02
-    NUDGE_FOR = 0.0005
     """Seconds of turning calls into records after which the flusher lets other threads run."""
+    BEHIND_AFTER = 0.1
+    """Seconds without the buffer emptied after which the flusher is behind (see _nudge)."""
+    NUDGE_ABOVE = 64
+    """Records waiting below which no submitting thread checks whether the flusher is behind."""
+    NUDGE_EVERY = 0.02
+    """Seconds between two of the submitting threads' sleeps while the flusher is behind."""
+    NUDGE_FOR = 0.0005
+    """Seconds such a sleep lasts: long enough for the flusher's thread to take the GIL."""
 
     def __init__(self, store: Store, journal_root: Path) -> None:
         self.store = store
