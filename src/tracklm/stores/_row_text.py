@@ -82,6 +82,39 @@ def _dumps_strict(value: Any) -> str:
     return json.dumps(strict_json(value), ensure_ascii=False)
 
 
+def _cell_ascii(value: Any) -> str:
+    """``json.dumps(value)``; the common kinds without the encoder ``json.dumps`` builds at
+    every call for anything but a string."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    return _dumps_ascii(value)
+
+
+def _cell_strict(value: Any) -> str:
+    """:func:`_dumps_strict` of ``value``, the common kinds as :func:`_cell_ascii` does."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return float.__repr__(value) if math.isfinite(value) else "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return _dumps_strict(value)
+
+
 def json_column(values: Sequence[Any], *, strict: bool) -> Sequence[str]:
     """Each value as ``json.dumps`` writes it: ASCII with NaN kept, or ``strict`` (NaN as
     null, other text as it is)."""
@@ -90,11 +123,16 @@ def json_column(values: Sequence[Any], *, strict: bool) -> Sequence[str]:
         kind = kinds.pop()
         if kind is str:
             return list(map(encode_basestring if strict else encode_basestring_ascii, values))
+        if kind is _NONE:  # a column a call leaves empty (its error, its time to first chunk)
+            return ["null"] * len(values)
         if kind is int:
             return list(map(int.__repr__, values))
         if kind is float and all(map(math.isfinite, values)):
             return list(map(float.__repr__, values))
-    return list(map(_dumps_strict if strict else _dumps_ascii, values))
+    return list(map(_cell_strict if strict else _cell_ascii, values))
+
+
+_NONE = type(None)
 
 
 def json_objects(rows: Sequence[Row], *, strict: bool = False) -> list[str]:
@@ -176,6 +214,8 @@ def _csv_column(values: Sequence[Any], cell: Callable[[Any], str]) -> Sequence[s
         kind = kinds.pop()
         if kind is str:
             return _csv_texts(values)
+        if kind is _NONE:
+            return [""] * len(values)
         if kind is int:
             return list(map(int.__repr__, values))
         if kind is float and all(map(math.isfinite, values)):
