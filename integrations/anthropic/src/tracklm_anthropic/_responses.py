@@ -41,14 +41,15 @@ def read_message(response: Any) -> ResponseInfo:
     """Read a whole response."""
     if isinstance(response, RawBody):
         response = response.json()
-    if response is None or get(response, "type") == "error":
+    part = fields(response)  # the model's fields read at once, as a stream's events are
+    if response is None or part.get("type") == "error":
         return ResponseInfo()
-    reason = get(response, "stop_reason")
+    reason = part.get("stop_reason")
     return ResponseInfo(
-        outputs=_outputs(get(response, "content", [])),
-        usage=_usage(get(response, "usage")),
-        response_model=get(response, "model"),
-        response_id=get(response, "id"),
+        outputs=_outputs(part.get("content") or []),
+        usage=_usage(part.get("usage")),
+        response_model=part.get("model"),
+        response_id=part.get("id"),
         finish_reasons=[reason] if reason else [],
     )
 
@@ -171,16 +172,17 @@ def _outputs(blocks: Any) -> Any:
 def _usage(usage: Any) -> Usage:
     if usage is None:
         return Usage()
-    uncached = get(usage, "input_tokens")
-    created = get(usage, "cache_creation_input_tokens")
-    read = get(usage, "cache_read_input_tokens")
-    output = get(usage, "output_tokens")
+    counts = fields(usage)
+    uncached = counts.get("input_tokens")
+    created = counts.get("cache_creation_input_tokens")
+    read = counts.get("cache_read_input_tokens")
+    output = counts.get("output_tokens")
     inputs = None if uncached is None else uncached + (created or 0) + (read or 0)
     return Usage(
         input_tokens=inputs,
         output_tokens=output,
         total_tokens=None if inputs is None or output is None else inputs + output,
         cached_input_tokens=read,
-        reasoning_tokens=get(get(usage, "output_tokens_details"), "thinking_tokens"),
+        reasoning_tokens=fields(counts.get("output_tokens_details")).get("thinking_tokens"),
         cache_creation_input_tokens=created,
     )
