@@ -82,37 +82,34 @@ def _dumps_strict(value: Any) -> str:
     return json.dumps(strict_json(value), ensure_ascii=False)
 
 
-def _cell_ascii(value: Any) -> str:
-    """``json.dumps(value)``; the common kinds without the encoder ``json.dumps`` builds at
-    every call for anything but a string."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring_ascii(value)
-    if value is None:
-        return "null"
-    if kind is int:
-        return int.__repr__(value)
-    if kind is float and math.isfinite(value):
-        return float.__repr__(value)
-    if kind is bool:
-        return "true" if value else "false"
-    return _dumps_ascii(value)
+def _cell_encoder(
+    text: Callable[[str], str], nonfinite: Callable[[float], str], other: Callable[[Any], str]
+) -> Callable[[Any], str]:
+    """A cell's JSON text: the common kinds without the encoder ``json.dumps`` builds at every
+    call for anything but a string; ``text`` for strings, ``nonfinite`` for NaN and the
+    infinities, ``other`` for the rest."""
+
+    def cell(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return text(value)
+        if value is None:
+            return "null"
+        if kind is int:
+            return int.__repr__(value)
+        if kind is float:
+            return float.__repr__(value) if math.isfinite(value) else nonfinite(value)
+        if kind is bool:
+            return "true" if value else "false"
+        return other(value)
+
+    return cell
 
 
-def _cell_strict(value: Any) -> str:
-    """:func:`_dumps_strict` of ``value``, the common kinds as :func:`_cell_ascii` does."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if kind is int:
-        return int.__repr__(value)
-    if kind is float:
-        return float.__repr__(value) if math.isfinite(value) else "null"
-    if kind is bool:
-        return "true" if value else "false"
-    return _dumps_strict(value)
+_cell_ascii = _cell_encoder(encode_basestring_ascii, _dumps_ascii, _dumps_ascii)
+"""``json.dumps(value)``."""
+_cell_strict = _cell_encoder(encode_basestring, lambda _: "null", _dumps_strict)
+""":func:`_dumps_strict` of ``value``."""
 
 
 def json_column(values: Sequence[Any], *, strict: bool) -> Sequence[str]:
