@@ -1,4 +1,5 @@
-"""Reading SDK values: ``get`` and ``fields`` on dicts, pydantic models and other objects."""
+"""Reading SDK values: ``get`` and ``fields`` on dicts, pydantic models and other objects;
+bodies read piece by piece."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pydantic
 
-from tracklm.integration.values import fields, get
+from tracklm.integration.values import body_text, fields, get, sse_data
 
 
 class Delta(pydantic.BaseModel):
@@ -59,3 +60,18 @@ def test_fields_of_a_model_include_its_extra_fields() -> None:
     delta = Delta(content="hi", extra_field=3)  # type: ignore[call-arg]
     assert fields(delta).get("extra_field") == 3
     assert fields(delta).get("content") == "hi"
+
+
+def test_a_body_read_in_byte_pieces_keeps_a_character_cut_between_two_pieces() -> None:
+    body = 'data: {"text": "caf\u00e9 \U0001f600"}\n\ndata: [DONE]\n\n'.encode()
+    cut = body.index("\U0001f600".encode()) + 2  # inside the emoji's four bytes
+    pieces = [body[:3], body[3:cut], body[cut:]]
+
+    assert body_text(pieces) == body.decode()
+    assert list(sse_data(body_text(pieces))) == [{"text": "caf\u00e9 \U0001f600"}]
+
+
+def test_a_body_read_in_lines_or_text_is_joined_by_its_separator() -> None:
+    assert body_text(["data: 1", "", "data: 2"], "\n") == "data: 1\n\ndata: 2"
+    assert body_text(["da", b"ta"]) == "data"
+    assert body_text([]) == ""

@@ -9,7 +9,9 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionChunk
 from openai_support import SAY_TEST, WEATHER_TOOL, aclient, client, user
+from tracklm_openai._responses import read_chunks
 
 import tracklm
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
@@ -61,6 +63,33 @@ def test_a_stream_without_a_usage_chunk_has_unknown_not_zero_tokens(replay: Repl
     assert got["outputs"] == "This is a test."
     assert (got["input_tokens"], got["output_tokens"], got["total_tokens"]) == (None, None, None)
     assert "input_tokens" not in tracklm.get_run(run.info.run_id).data.metrics
+
+
+def test_the_chunks_read_are_not_kept_alive_while_the_stream_goes_on(replay: Replay) -> None:
+    # kept until the stream ends, parsed chunks would make the garbage collector run during
+    # the app's calls; the row is read from the raw body instead
+    server = replay("test_chat_completion_streaming")
+    with tracklm.start_run() as run:
+        stream = client(server).chat.completions.create(
+            model="gpt-4", messages=SAY_TEST, stream=True, stream_options=INCLUDE_USAGE
+        )
+        chunks = iter(stream)
+        text = "".join(next(chunks).choices[0].delta.content or "" for _ in range(3))
+        gc.collect()
+        assert [o for o in gc.get_objects() if isinstance(o, ChatCompletionChunk)] == []
+        text += "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    got = prediction(run)
+    assert got["outputs"] == text == '"This is a test."'
+    assert (got["total_tokens"], got["finish_reason"]) == (17, "stop")
+
+
+def test_a_character_cut_between_two_pieces_of_the_raw_body_is_read_whole() -> None:
+    body = 'data: {"choices": [{"index": 0, "delta": {"content": "caf\u00e9 \U0001f600"}}]}\n\n'
+    raw = body.encode()
+    cut = raw.index("\U0001f600".encode()) + 1
+    got = read_chunks("chat", [raw[:cut], raw[cut:]])
+    assert got.outputs == "caf\u00e9 \U0001f600"
 
 
 def test_streamed_tool_calls_are_assembled_into_json(replay: Replay) -> None:

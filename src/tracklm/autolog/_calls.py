@@ -52,6 +52,7 @@ class Call:
         "finished",
         "integration",
         "options",
+        "raw_body",
         "reader",
         "response",
         "run_id",
@@ -90,6 +91,7 @@ class Call:
         self.chunks: list[Any] | None = None
         self.error: BaseException | None = None
         self.streamed = False
+        self.raw_body = False
         self.finished = False
         self.tracked = False
         self.span = _telemetry.start_span(
@@ -121,9 +123,15 @@ class Call:
         if self.finished:  # finished meanwhile, on another thread
             _unfinished.pop(id(self), None)
 
+    def keep_raw_body(self, pieces: list[Any]) -> None:
+        self.streamed = True
+        self.raw_body = True
+        self.chunks = pieces
+
     def wrap_stream(self, stream: Any) -> Any:
         self.streamed = True
-        self.chunks = []
+        if not self.raw_body:
+            self.chunks = []
         return _streams.wrap(stream, self)
 
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:

@@ -3,8 +3,11 @@
 The proxy is a ``wrapt.ObjectProxy``, so ``isinstance(s, openai.Stream)`` holds and every
 attribute (``response``, ``close``...) is the stream's own. Per chunk it only appends the
 chunk to the call's list and, for the first, notes the time; the chunks are read on tracklm's
-background thread. The call is finished exactly once: when iteration ends or fails, on
-``close()``, on leaving ``with``, or when the proxy is garbage collected unfinished.
+background thread. Where the integration keeps the stream's raw body instead
+(:meth:`~tracklm.integration.CallHandle.keep_raw_body`), the proxy keeps no chunk.
+
+The call is finished exactly once: when iteration ends or fails, on ``close()``, on leaving
+``with``, or when the proxy is garbage collected unfinished.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
     def __init__(self, wrapped: Any, call: Call) -> None:
         super().__init__(wrapped)
         self._self_call = call
+        self._self_chunks = None if call.raw_body else call.chunks
         self._self_iterator: Any = None
 
     def __iter__(self) -> StreamProxy:
@@ -47,7 +51,9 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         if not call.finished:  # read after close(): the record is gone to the flusher already
             if call.ttft_ns is None:
                 call.ttft_ns = perf_counter_ns()
-            call.chunks.append(chunk)  # type: ignore[union-attr]
+            chunks = self._self_chunks
+            if chunks is not None:
+                chunks.append(chunk)
         return chunk
 
     def __enter__(self) -> Any:
@@ -77,6 +83,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     def __init__(self, wrapped: Any, call: Call) -> None:
         super().__init__(wrapped)
         self._self_call = call
+        self._self_chunks = None if call.raw_body else call.chunks
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -94,7 +101,9 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         if not call.finished:
             if call.ttft_ns is None:
                 call.ttft_ns = perf_counter_ns()
-            call.chunks.append(chunk)  # type: ignore[union-attr]
+            chunks = self._self_chunks
+            if chunks is not None:
+                chunks.append(chunk)
         return chunk
 
     async def __aenter__(self) -> Any:

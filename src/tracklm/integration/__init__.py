@@ -159,6 +159,13 @@ class CallHandle(Protocol):
         (exhausted, closed, left by ``with``, failed, or dropped unfinished). The wrapper is
         a transparent proxy: ``isinstance`` and every attribute still see the SDK's object."""
 
+    def keep_raw_body(self, pieces: list[Any]) -> None:
+        """Record the stream from ``pieces``, which the integration fills with the raw body as
+        the SDK reads it (bytes or text, joined by ``Request.separator``), rather than from
+        the chunk objects; call it before :meth:`wrap_stream`, which then keeps no chunk.
+        Parsed chunks kept until a stream ends make the garbage collector run during the
+        caller's calls; text and bytes are not tracked by it."""
+
 
 def _default_on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
     if start.stream:

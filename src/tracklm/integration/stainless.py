@@ -8,7 +8,10 @@ that method's arguments (:func:`request_options`) and records what it returns
 
 - a parsed object: recorded as it is;
 - ``Stream`` / ``AsyncStream``: watched by ``watch_stream`` (default: the core's transparent
-  proxy, :meth:`~tracklm.integration.CallHandle.wrap_stream`);
+  proxy, :meth:`~tracklm.integration.CallHandle.wrap_stream`). Where the stream decodes its
+  body with the SDK's own ``sse_decoder`` class, the call is recorded from the raw bytes
+  that decoder reads (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), not from the
+  chunk objects, which are then not kept alive;
 - a raw response whose body is read already (``with_raw_response``: ``LegacyAPIResponse``,
   or ``APIResponse`` in "raw" mode in some releases): recorded at once from those bytes as a
   :class:`~tracklm.integration.values.RawBody`; streamed, it is recorded through the stream
@@ -30,6 +33,7 @@ This module imports no SDK: the integration passes its SDK's classes::
         api_response=APIResponse,
         async_api_response=AsyncAPIResponse,
         legacy_response=LegacyAPIResponse,
+        sse_decoder=SSEDecoder,  # from openai._streaming
     )
     Target("openai._base_client", "SyncAPIClient.request", start, reader, handle)
 
@@ -39,7 +43,7 @@ and its ``start`` begins with ``options = request_options(args, kwargs)``; the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -129,18 +133,32 @@ class ResultHandler:
         async_api_response: type,
         legacy_response: type | None = None,
         watch_stream: Callable[[CallHandle, Any], Any] | None = None,
+        sse_decoder: type | None = None,
     ) -> None:
         """``streams``: the SDK's ``Stream`` and ``AsyncStream``; ``api_response`` /
         ``async_api_response``: its ``APIResponse`` / ``AsyncAPIResponse``;
         ``legacy_response``: its ``LegacyAPIResponse``, in releases that have one;
         ``watch_stream(call, stream)``: returns what the caller gets of a stream (default
-        ``call.wrap_stream(stream)``)."""
+        ``call.wrap_stream(stream)``); ``sse_decoder``: the SDK's ``SSEDecoder``, the
+        ``_decoder`` of a stream of server-sent events (others, such as Bedrock's, leave the
+        call recorded from its chunk objects)."""
         self.streams = tuple(streams)
         self.api_response = api_response
         self.async_api_response = async_api_response
         self.legacy_response = legacy_response
-        self.watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or _wrap
+        self.sse_decoder = sse_decoder
+        self._watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or _wrap
         self._kinds: dict[type, str] = {}
+
+    def watch_stream(self, call: CallHandle, stream: Any) -> Any:
+        """What the caller gets of ``stream``, watched for ``call``."""
+        decoder = getattr(stream, "_decoder", None)
+        if self.sse_decoder is not None and type(decoder) is self.sse_decoder:
+            # the stream has not started: it reads its body through this decoder
+            pieces: list[Any] = []
+            stream._decoder = _KeepingDecoder(decoder, pieces)
+            call.keep_raw_body(pieces)
+        return self._watch_stream(call, stream)
 
     def is_stream(self, value: Any) -> bool:
         """True for an instance of the SDK's stream classes (by class, as some releases'
@@ -188,6 +206,38 @@ _PARSED, _STREAM, _LEGACY, _RESPONSE, _ASYNC_RESPONSE = (
 
 def _wrap(call: CallHandle, stream: Any) -> Any:
     return call.wrap_stream(stream)
+
+
+class _KeepingDecoder:
+    """A stream's SSE decoder that keeps, in ``pieces``, the bytes it is given to decode;
+    everything else is the decoder's own."""
+
+    def __init__(self, decoder: Any, pieces: list[Any]) -> None:
+        self._decoder = decoder
+        self._pieces = pieces
+
+    def iter_bytes(self, iterator: Iterator[bytes]) -> Any:
+        return self._decoder.iter_bytes(_keeping(iterator, self._pieces))
+
+    def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> Any:
+        return self._decoder.aiter_bytes(_akeeping(iterator, self._pieces))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._decoder, name)
+
+
+def _keeping(iterator: Iterator[bytes], pieces: list[Any]) -> Iterator[bytes]:
+    append = pieces.append
+    for piece in iterator:
+        append(piece)
+        yield piece
+
+
+async def _akeeping(iterator: AsyncIterator[bytes], pieces: list[Any]) -> AsyncIterator[bytes]:
+    append = pieces.append
+    async for piece in iterator:
+        append(piece)
+        yield piece
 
 
 def _content(response: Any) -> bytes | None:

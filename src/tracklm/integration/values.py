@@ -8,7 +8,7 @@ thread; none of them imports an SDK::
     get(response, "usage")              # response.usage, or response["usage"] of a dict
     get(get(response, "usage"), "input_tokens")   # None all along the way when missing
     plain(message)                      # a model as JSON-like values (enums as their value)
-    list(sse_data(body_text))           # the JSON payloads of a server-sent-event body
+    list(sse_data(body_text(pieces)))   # the JSON payloads of a server-sent-event body
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 __all__ = [
     "Fields",
     "RawBody",
+    "body_text",
     "fields",
     "fields_set",
     "get",
@@ -219,6 +220,18 @@ def plain(value: Any, *, set_only: bool = False, opaque: bool = False) -> Any:
             return getattr(value, "__name__", type(value).__name__)
         return f"<{type(value).__name__}>"
     return value
+
+
+def body_text(pieces: Sequence[bytes | str], separator: str | None = None) -> str:
+    """A body read piece by piece (bytes, or text) as one text, the pieces joined by
+    ``separator``. Bytes are joined before they are decoded: a character may be cut between
+    two pieces."""
+    joint = separator or ""
+    if all(type(piece) is bytes for piece in pieces):
+        return joint.encode().join(pieces).decode("utf-8", "replace")  # type: ignore[arg-type]
+    return joint.join(
+        piece.decode("utf-8", "replace") if isinstance(piece, bytes) else piece for piece in pieces
+    )
 
 
 def sse_data(text: str) -> Iterator[Any]:

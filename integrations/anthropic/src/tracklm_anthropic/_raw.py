@@ -14,6 +14,7 @@ import importlib
 
 from anthropic import AsyncStream, Stream
 from anthropic._response import APIResponse, AsyncAPIResponse
+from anthropic._streaming import SSEDecoder
 
 from tracklm.integration.stainless import ResultHandler
 from tracklm_anthropic._streams import watch
@@ -35,6 +36,7 @@ handle = ResultHandler(
     async_api_response=AsyncAPIResponse,
     legacy_response=_legacy_response_class(),
     watch_stream=watch,
+    sse_decoder=SSEDecoder,
 )
 """Record what ``request`` returned and return what the caller gets (a target's
 ``on_result``)."""

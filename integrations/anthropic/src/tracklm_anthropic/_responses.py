@@ -24,7 +24,7 @@ import json
 from typing import Any, Final
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm.integration.values import RawBody, fields, get, plain, sse_data
+from tracklm.integration.values import RawBody, body_text, fields, get, plain, sse_data
 
 # content blocks that are a call of a tool (the caller's, or one the API runs itself)
 _TOOL_USES: Final = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -58,9 +58,7 @@ def read_events(events: list[Any], separator: str | None = None) -> ResponseInfo
     """Read a stream from its events: the SDK's objects, or raw pieces of the body joined by
     ``separator`` (``"\\n"`` for lines). A stream cut short gives what came so far."""
     if events and isinstance(events[0], (bytes, str)):
-        text = (separator or "").join(
-            e.decode("utf-8", "replace") if isinstance(e, bytes) else e for e in events
-        )
+        text = body_text(events, separator)
         events = list(sse_data(text))
         if not events:  # a body that was not a stream, read piece by piece
             return read_message(RawBody(text))

@@ -15,6 +15,7 @@ from typing import Any
 from openai import AsyncStream, Stream
 from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
+from openai._streaming import SSEDecoder
 
 from tracklm.integration import CallHandle
 from tracklm.integration.stainless import ResultHandler
@@ -34,6 +35,7 @@ handle = ResultHandler(
     async_api_response=AsyncAPIResponse,
     legacy_response=LegacyAPIResponse,
     watch_stream=_watch_stream,
+    sse_decoder=SSEDecoder,
 )
 """Record what ``request`` returned and return what the caller gets (a target's
 ``on_result``)."""

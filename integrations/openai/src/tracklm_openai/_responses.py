@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
-from tracklm.integration.values import RawBody, fields, get, plain, sse_data
+from tracklm.integration.values import RawBody, body_text, fields, get, plain, sse_data
 
 _RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -50,9 +50,7 @@ def read_chunks(operation: str, chunks: list[Any], separator: str | None = None)
     """Read a stream from its chunks: the SDK's objects, or raw pieces of the body joined by
     ``separator`` (``"\\n"`` for lines)."""
     if chunks and isinstance(chunks[0], (bytes, str)):
-        text = (separator or "").join(
-            c.decode("utf-8", "replace") if isinstance(c, bytes) else c for c in chunks
-        )
+        text = body_text(chunks, separator)
         events = list(sse_data(text))
         if not events:  # a body that was not a stream, read piece by piece
             return read_response(operation, RawBody(text))
