@@ -27,6 +27,10 @@ instrumentation's own work. Measurements (``--modes``):
 * ``server``: real HTTP to one ``LLMServer`` run by the parent; noisy, context.
 
 ``--inside`` times tracklm's wrapper from the inside (shims around and within it).
+``--floor`` measures the least any wrapper can add to a stream's time to first chunk: in one
+process, blocks alternate between the bare SDK, a wrapt wrapper that only calls the method,
+that wrapper returning a transparent proxy that only notes the first chunk's time, and
+tracklm (OpenAI and Anthropic: the method tracklm wraps, ``request``).
 
 Each iteration makes the SDK's non-streaming calls (OpenAI: chat and embeddings; Anthropic:
 ``messages.create``; Google: ``generate_content`` and ``embed_content``) and, every 5th
@@ -40,6 +44,7 @@ first chunk in the caller's hands) and time per chunk after the first ((last - f
     uv run python benchmarks/bench_autolog_overhead.py --quick     # smoke run
     uv run python benchmarks/bench_autolog_overhead.py --sdk anthropic --only tracklm
     uv run python benchmarks/bench_autolog_overhead.py --inside    # time inside the wrapper
+    uv run python benchmarks/bench_autolog_overhead.py --floor     # a do-nothing wrapper's cost
     uv run python benchmarks/bench_autolog_overhead.py --profile --sdk openai
     uv run python benchmarks/bench_autolog_overhead.py --source /tmp/base   # another tree
 
@@ -423,6 +428,116 @@ def inside_child(spec: dict[str, Any]) -> None:
     )
 
 
+FLOOR_SETUPS = ("wrapper", "wrapper+proxy", "tracklm")
+
+
+def floor_main(sdks: list[str], blocks: int) -> None:
+    """The added median time to first chunk of each of :data:`FLOOR_SETUPS` (see the module
+    docstring), one process per SDK."""
+    root = Path(tempfile.mkdtemp(prefix="tracklm-bench-floor-"))
+    try:
+        stainless = [s for s in sdks if WORKLOADS[s].inside[0][2] == "request"]
+        server = start_server(stainless, root)
+        try:
+            canned = record_canned(server, stainless, root / "canned.json")
+        finally:
+            server.stop()
+        lines = [
+            "| SDK | stream | " + " | ".join(f"{s}: added median µs" for s in FLOOR_SETUPS) + " |",
+            "|---|---|" + "---|" * len(FLOOR_SETUPS),
+        ]
+        for sdk in stainless:
+            spec = {"sdk": sdk, "folder": str(root / sdk), "canned": str(canned), "blocks": blocks}
+            argv = [sys.executable, str(Path(__file__).resolve()), "--floor-child"]
+            found, err = run_child(
+                [*argv, json.dumps(spec)], cwd=root, env=_child_env(root), timeout=1800
+            )
+            if not found or "error" in found[0]:
+                print(err[-3000:], file=sys.stderr)
+                lines.append(f"| {sdk} | failed |")
+                continue
+            r = found[0]
+            added = " | ".join(f"+{fmt(r[s] - r['off'])}" for s in FLOOR_SETUPS)
+            lines.append(f"| {WORKLOADS[sdk].title} | {r['stream']} | {added} |")
+        print("\n".join(lines))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def floor_child(spec: dict[str, Any]) -> None:
+    import wrapt
+
+    workload = WORKLOADS[spec["sdk"]]
+    module_name, class_name, method = workload.inside[0]
+    owner = getattr(importlib.import_module(module_name), class_name)
+    original = vars(owner)[method]
+    clock = time.perf_counter_ns
+
+    class FirstChunk(wrapt.ObjectProxy):  # type: ignore[type-arg]
+        def __init__(self, wrapped: Any) -> None:
+            super().__init__(wrapped)
+            self._self_first: int | None = None
+
+        def __iter__(self) -> Any:
+            return self
+
+        def __next__(self) -> Any:
+            chunk = next(self.__wrapped__)
+            if self._self_first is None:
+                self._self_first = clock()
+            return chunk
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        return wrapped(*args, **kwargs)
+
+    def proxying(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        result = wrapped(*args, **kwargs)
+        return FirstChunk(result) if kwargs.get("stream") else result
+
+    folder = Path(spec["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
+    tracklm_setup = setup("tracklm", workload, folder, folder / "none")
+    tracklm_setup.disable()
+
+    def use(name: str) -> None:
+        tracklm_setup.disable()
+        setattr(owner, method, original)
+        if name == "tracklm":
+            tracklm_setup.enable()
+        elif name != "off":
+            wrapt.wrap_function_wrapper(owner, method, proxying if "proxy" in name else wrapper)
+
+    client = fake_client(workload, json.loads(Path(spec["canned"]).read_text())[workload.sdk])
+    stream = next(c for c in workload.calls if c.stream)
+    others = [c for c in workload.calls if not c.stream]
+    samples: dict[str, list[int]] = {name: [] for name in ("off", *FLOOR_SETUPS)}
+
+    def one(into: list[int] | None) -> None:
+        for call in others:  # the iteration's other calls, as in the paired mode
+            call.run(client)
+        t0 = clock()
+        chunks = iter(stream.run(client))
+        next(chunks)
+        t1 = clock()
+        for _ in chunks:
+            pass
+        if into is not None:
+            into.append(t1 - t0)
+
+    order = list(samples)
+    for _ in range(100):
+        one(None)
+    for block in range(spec["blocks"]):
+        for name in order[block % len(order) :] + order[: block % len(order)]:
+            use(name)
+            one(None)  # the first call after a switch
+            for _ in range(10):
+                one(samples[name])
+    use("off")
+    medians = {name: percentile(sorted(v), 50) / 1000 for name, v in samples.items()}
+    emit_result({"stream": stream.label, **medians})
+
+
 def profile_main(sdk: str, calls: int, with_sdk: bool) -> None:
     """cProfile the caller's thread of tracklm-autologged non-streaming calls (fake
     transport): the SDK's first call of an iteration."""
@@ -615,6 +730,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile tracklm's caller path")
     parser.add_argument("--profile-sdk", action="store_true", help="... with the OTel SDK")
     parser.add_argument("--inside", action="store_true", help="time inside tracklm's wrapper")
+    parser.add_argument("--floor", action="store_true", help="a do-nothing wrapper's cost")
     parser.add_argument(
         "--source",
         type=Path,
@@ -623,6 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--inside-child", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.source:
         _use_source(args.source)
@@ -631,6 +748,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.inside_child:
         inside_child(json.loads(args.inside_child))
+        return 0
+    if args.floor_child:
+        floor_child(json.loads(args.floor_child))
         return 0
 
     notes = []
@@ -651,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown mode {mode!r}: one of {', '.join(TITLES)}")
     if args.inside:
         inside_main(sdks, 1_000 if args.quick else 4_000)
+        return 0
+    if args.floor:
+        floor_main(sdks, 30 if args.quick else 300)
         return 0
     if args.profile or args.profile_sdk:
         for sdk in sdks:
