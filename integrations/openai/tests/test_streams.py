@@ -74,9 +74,12 @@ def test_the_chunks_read_are_not_kept_alive_while_the_stream_goes_on(replay: Rep
             model="gpt-4", messages=SAY_TEST, stream=True, stream_options=INCLUDE_USAGE
         )
         chunks = iter(stream)
-        text = "".join(next(chunks).choices[0].delta.content or "" for _ in range(3))
+        read = [next(chunks) for _ in range(3)]
+        text, stream_id = "".join(c.choices[0].delta.content or "" for c in read), read[0].id
+        del read
         gc.collect()
-        assert [o for o in gc.get_objects() if isinstance(o, ChatCompletionChunk)] == []
+        alive = [o for o in gc.get_objects() if isinstance(o, ChatCompletionChunk)]
+        assert [o for o in alive if o.id == stream_id] == []
         text += "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     got = prediction(run)
