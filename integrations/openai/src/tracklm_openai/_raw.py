@@ -9,7 +9,6 @@ their ``close()`` so the call ends when they do, not when they are garbage colle
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from openai import AsyncStream, Stream
@@ -17,24 +16,13 @@ from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import SSEDecoder
 
-from tracklm.integration import CallHandle
 from tracklm.integration.stainless import ResultHandler
-
-# the SDK's streams -> their calls, for the helpers that close a stream behind its proxy
-_stream_calls: weakref.WeakKeyDictionary[Any, CallHandle] = weakref.WeakKeyDictionary()
-
-
-def _watch_stream(call: CallHandle, stream: Any) -> Any:
-    _stream_calls[stream] = call
-    return call.wrap_stream(stream)
-
 
 handle = ResultHandler(
     streams=(Stream, AsyncStream),
     api_response=APIResponse,
     async_api_response=AsyncAPIResponse,
     legacy_response=LegacyAPIResponse,
-    watch_stream=_watch_stream,
     sse_decoder=SSEDecoder,
 )
 """Record what ``request`` returned and return what the caller gets (a target's
@@ -45,7 +33,7 @@ def finish_helper_stream(instance: Any, args: tuple[Any, ...], kwargs: dict[str,
     """Before a helper stream's ``close()``: finish the call of the stream it wraps.
 
     A target's ``start`` hook that records nothing itself (it returns None)."""
-    raw = getattr(instance, "_raw_stream", None)
-    call = _stream_calls.get(getattr(raw, "__wrapped__", raw)) if raw is not None else None
+    # the helper iterates what ``request`` returned: the core's proxy, which holds the call
+    call = getattr(getattr(instance, "_raw_stream", None), "_self_call", None)
     if call is not None:
         call.done(None)
