@@ -132,6 +132,13 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         self._self_call.stream_ended(None, closed=True)
 
 
+def stream_call(stream: Any) -> Call | None:
+    """The call of a proxy made by :func:`wrap`; None for anything else."""
+    if type(stream) in (StreamProxy, AsyncStreamProxy):  # type() sees the proxy, not the SDK's
+        return stream._self_call  # type: ignore[no-any-return]
+    return None
+
+
 def wrap(stream: Any, call: Call) -> Any:
     """The proxy that fits ``stream``: async when it is an async iterator."""
     if hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__"):

@@ -70,6 +70,7 @@ __all__ = [
     "ResponseInfo",
     "Target",
     "Usage",
+    "stream_call",
     "version_matches",
 ]
 
@@ -212,3 +213,12 @@ def version_matches(version: str, specifier: str) -> bool:
     from tracklm.autolog._discovery import version_matches as matches
 
     return matches(version, specifier)
+
+
+def stream_call(stream: Any) -> CallHandle | None:
+    """The call whose stream ``stream`` is, when it is what :meth:`CallHandle.wrap_stream`
+    returned; None for anything else. For hooks that meet the stream again later, such as a
+    helper's ``close()`` that closes the HTTP response behind the proxy's back."""
+    from tracklm.autolog._streams import stream_call as call_of
+
+    return call_of(stream)

@@ -17,36 +17,37 @@ The same holds for the ``MessageStream`` of releases before 0.43 (see :mod:`._le
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Final
 
-from tracklm.integration import CallHandle, Reader, Target
+from tracklm.integration import CallHandle, Reader, Target, stream_call
 
 _STREAM_CLASSES: Final = (
     ("anthropic._streaming", "Stream"),
     ("anthropic._streaming", "AsyncStream"),
 )
 
-_calls: weakref.WeakKeyDictionary[Any, CallHandle] = weakref.WeakKeyDictionary()
-
 
 def watch(call: CallHandle, stream: Any) -> Any:
     """Have the core see ``stream``'s events; returns ``stream`` itself."""
-    if stream in _calls:  # a raw response's parse() gives the same stream again
+    if _watched(stream) is not None:  # a raw response's parse() gives the same stream again
         return stream
     iterator = getattr(stream, "_iterator", None)
     if iterator is None:  # a stream of another shape: the core's proxy (isinstance may fail)
         return call.wrap_stream(stream)
     stream._iterator = call.wrap_stream(iterator)
-    _calls[stream] = call
     return stream
+
+
+def _watched(stream: Any) -> CallHandle | None:
+    """The call of a stream :func:`watch` saw: its ``_iterator`` is the core's proxy."""
+    return stream_call(getattr(stream, "__dict__", {}).get("_iterator"))
 
 
 def finish(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Before a watched stream's ``close()``: finish its call with the events seen so far.
 
     A target's start hook that records nothing itself (it returns None)."""
-    call = _calls.get(instance)
+    call = _watched(instance)
     if call is not None:
         call.done(None)
 

@@ -16,6 +16,7 @@ from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import SSEDecoder
 
+from tracklm.integration import stream_call
 from tracklm.integration.stainless import ResultHandler
 
 handle = ResultHandler(
@@ -33,7 +34,7 @@ def finish_helper_stream(instance: Any, args: tuple[Any, ...], kwargs: dict[str,
     """Before a helper stream's ``close()``: finish the call of the stream it wraps.
 
     A target's ``start`` hook that records nothing itself (it returns None)."""
-    # the helper iterates what ``request`` returned: the core's proxy, which holds the call
-    call = getattr(getattr(instance, "_raw_stream", None), "_self_call", None)
+    # the helper iterates what ``request`` returned: the core's proxy of the stream
+    call = stream_call(getattr(instance, "_raw_stream", None))
     if call is not None:
         call.done(None)
