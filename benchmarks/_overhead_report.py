@@ -48,7 +48,8 @@ def _stats(values: list[int]) -> tuple[float, float]:
     return percentile(ordered, 50) / 1000, percentile(ordered, 99) / 1000
 
 
-def _signed(value: float) -> str:
+def signed(value: float) -> str:
+    """``value`` with its sign: ``+1.5``, ``-0.2``."""
     return ("+" if value >= 0 else "-") + fmt(abs(value))
 
 
@@ -60,8 +61,7 @@ def _cell(data: Samples, base: Samples | None, key: str) -> str:
     base_median, base_p99 = _stats(base[key])
     base_cpu, _ = _stats(base[f"{key}_cpu"])
     return (
-        f"{_signed(median - base_median)} / {_signed(p99 - base_p99)} "
-        f"(CPU {_signed(cpu - base_cpu)})"
+        f"{signed(median - base_median)} / {signed(p99 - base_p99)} (CPU {signed(cpu - base_cpu)})"
     )
 
 
@@ -136,10 +136,10 @@ def report_sdk(
                         [workload.title, variant, label, "—", "—", "—", fmt(target), ""],
                     )
                     if mode == "paired":
-                        cells[3], cells[4] = _signed(wall), _signed(cpu)
+                        cells[3], cells[4] = signed(wall), signed(cpu)
                         cells[7] = "met" if wall <= target else "**missed**"
                     else:
-                        cells[5] = _signed(wall)
+                        cells[5] = signed(wall)
             elif variant == "bare":
                 rows.append([variant, *(_cell(data, None, k) for k in keys), bg])
             else:

@@ -409,6 +409,16 @@ def record_canned(server: Any, sdks: list[str], into: Path) -> Path:
     return into
 
 
+def canned_once(sdks: list[str], root: Path) -> Path:
+    """:func:`record_canned` from a server started for it and stopped after:
+    ``root/canned.json``."""
+    server = start_server(sdks, root)
+    try:
+        return record_canned(server, sdks, root / "canned.json")
+    finally:
+        server.stop()
+
+
 def fake_client(workload: Workload, canned: dict[str, Any]) -> Any:
     """A client of ``workload``'s SDK whose transport answers from ``canned`` (its entry of
     :func:`record_canned`'s file) without a socket."""

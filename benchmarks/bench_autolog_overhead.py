@@ -70,11 +70,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import emit_result, fmt, machine_info, percentile, run_child, source_digest
-from _overhead_report import PAIRED, TITLES, report
+from _overhead_report import PAIRED, TITLES, report, signed
 from _sdk_clients import (
     SDKS,
     WORKLOADS,
     Workload,
+    canned_once,
     fake_client,
     missing_fixtures,
     record_canned,
@@ -345,11 +346,7 @@ def inside_main(sdks: list[str], calls: int) -> None:
     shims' own cost (the same measure with no wrapper between them). One process per set-up."""
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-inside-"))
     try:
-        server = start_server(sdks, root)
-        try:
-            canned = record_canned(server, sdks, root / "canned.json")
-        finally:
-            server.stop()
+        canned = canned_once(sdks, root)
         lines = [
             "| SDK | set-up | calls | wrapper time per call: median / p90 / p99 µs |",
             "|---|---|---|---|",
@@ -437,11 +434,7 @@ def floor_main(sdks: list[str], blocks: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-floor-"))
     try:
         stainless = [s for s in sdks if WORKLOADS[s].inside[0][2] == "request"]
-        server = start_server(stainless, root)
-        try:
-            canned = record_canned(server, stainless, root / "canned.json")
-        finally:
-            server.stop()
+        canned = canned_once(stainless, root)
         lines = [
             "| SDK | stream | " + " | ".join(f"{s}: added median µs" for s in FLOOR_SETUPS) + " |",
             "|---|---|" + "---|" * len(FLOOR_SETUPS),
@@ -457,7 +450,7 @@ def floor_main(sdks: list[str], blocks: int) -> None:
                 lines.append(f"| {sdk} | failed |")
                 continue
             r = found[0]
-            added = " | ".join(f"+{fmt(r[s] - r['off'])}" for s in FLOOR_SETUPS)
+            added = " | ".join(signed(r[s] - r["off"]) for s in FLOOR_SETUPS)
             lines.append(f"| {WORKLOADS[sdk].title} | {r['stream']} | {added} |")
         print("\n".join(lines))
     finally:
@@ -548,11 +541,7 @@ def profile_main(sdk: str, calls: int, with_sdk: bool) -> None:
     call = next(c for c in workload.calls if not c.stream)
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-profile-"))
     try:
-        server = start_server([sdk], root)
-        try:
-            canned = record_canned(server, [sdk], root / "canned.json")
-        finally:
-            server.stop()
+        canned = canned_once([sdk], root)
         setup("tracklm+otel" if with_sdk else "tracklm", workload, root, root / "none")
         client = fake_client(workload, json.loads(canned.read_text())[sdk])
         for _ in range(300):
