@@ -238,6 +238,28 @@ def test_changes_made_by_the_caller_after_log_table_are_not_logged() -> None:
     assert tracklm.load_table("f.csv").to_dict("list") == {"x": [1, 2], "o": [[1], [2]]}
 
 
+def test_rows_logged_one_at_a_time_under_known_columns_keep_every_rule() -> None:
+    """The usual call, one row of one-element lists under columns seen before, takes a
+    shorter path: it must refuse, copy and store exactly what the general one does."""
+    nested = [1]
+    with tracklm.start_run():
+        for i in range(3):
+            tracklm.log_table({"prompt": [f"p{i}"], "n": [i], "x": [None]}, "t.csv")
+        tracklm.log_table({"prompt": ["deep"], "n": [nested], "x": [0.5]}, "t.csv")
+        nested.append(2)
+        with pytest.raises(tracklm.InvalidValue, match="different lengths"):
+            tracklm.log_table({"prompt": ["a"], "n": [1, 2]}, "t.csv")
+        with pytest.raises(tracklm.InvalidValue, match="mix of lists"):
+            tracklm.log_table({"prompt": ["a"], "n": 1}, "t.csv")
+        with pytest.raises(tracklm.InvalidKey):
+            tracklm.log_table({"prompt": ["a"], "bad key!": [1]}, "t.csv")
+        tracklm.log_table({"prompt": ("tuple",), "n": [np.int64(7)], "x": [True]}, "t.csv")
+    frame = tracklm.load_table("t.csv")
+    assert frame["prompt"].tolist() == ["p0", "p1", "p2", "deep", "tuple"]
+    assert frame["n"].tolist() == [0, 1, 2, [1], 7]
+    assert frame["x"].tolist()[3:] == [0.5, True]
+
+
 def test_appends_write_only_the_new_rows_and_a_file_changed_behind_the_store_is_rebuilt() -> None:
     """The CSV grows in place (same inode); a file truncated by someone else is rewritten whole
     at the next append, since the store records the size it wrote."""

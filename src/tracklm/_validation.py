@@ -50,6 +50,11 @@ def check_key(key: object, what: str) -> str:
     return key
 
 
+def known_keys() -> set[str]:
+    """The keys that passed :func:`check_key` (up to a cap): a key in it needs no check."""
+    return _known_keys
+
+
 def param_value(key: str, value: object) -> str:
     """Return the string a param value is stored as, checking its length."""
     text = value if isinstance(value, str) else _text("Param", key, value)

@@ -568,6 +568,10 @@ def _rows_of(data: Any) -> list[dict[str, Any]]:
     Done on the caller's thread, so that what the caller changes afterwards (a list in a
     cell) is not what gets stored; one pass, since this is a hot path of autolog-like code.
     """
+    if type(data) is dict:
+        row = _one_row(data)
+        if row is not None:
+            return [row]
     if isinstance(data, Mapping):
         columns: list[tuple[str, Any]] = []
         scalars: list[tuple[str, Any]] = []
@@ -610,6 +614,23 @@ def _rows_of(data: Any) -> list[dict[str, Any]]:
     raise InvalidValue(
         f"log_table needs a pandas DataFrame or a dict of columns, got {type(data).__name__}."
     )
+
+
+def _one_row(data: dict[Any, Any]) -> dict[str, Any] | None:
+    """The row of the usual call, a dict of one-element lists of plain values under column
+    names checked before, without :func:`_rows_of`'s general checks; None for any other."""
+    plain, known = PLAIN_TYPES, check.known_keys()
+    row = {}
+    for key, value in data.items():
+        if (
+            type(value) is not list
+            or len(value) != 1
+            or type(cell := value[0]) not in plain
+            or key not in known
+        ):
+            return None
+        row[key] = cell
+    return row
 
 
 _ADJECTIVES: Final = (
