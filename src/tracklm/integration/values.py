@@ -16,17 +16,19 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 __all__ = [
+    "ByGet",
     "Fields",
     "RawBody",
     "body_text",
     "fields",
     "fields_set",
     "get",
+    "is_mapping",
     "is_model",
     "is_sentinel",
     "plain",
@@ -75,7 +77,7 @@ def get(obj: Any, name: str, default: Any = None) -> Any:
     cls = type(obj)
     mapping = _mapping_types.get(cls)
     if mapping is None:
-        mapping = _is_mapping(cls)
+        mapping = is_mapping(cls)
     if mapping:
         value = obj.get(name)
     else:
@@ -117,7 +119,7 @@ def fields(obj: Any) -> Fields:
         return {**extra, **obj.__dict__} if extra else obj.__dict__
     if kind is _MAPPING:
         return obj  # type: ignore[no-any-return]
-    return _NO_FIELDS if obj is None else _ByGet(obj)
+    return _NO_FIELDS if obj is None else ByGet(obj)
 
 
 _OWN_DICT, _MAPPING, _BY_GET = "own dict", "mapping", "by get"
@@ -127,25 +129,32 @@ _field_kinds: dict[type, str] = {}  # per type: how fields() reads its instances
 def _fields_kind(obj: Any) -> str:
     if obj is None:
         return _BY_GET
-    if _is_mapping(type(obj)):
+    if is_mapping(type(obj)):
         return _MAPPING
     return _OWN_DICT if type(getattr(obj, "__dict__", None)) is dict else _BY_GET
 
 
-class _ByGet:
-    __slots__ = ("obj",)
+class ByGet:
+    """Fields read one at a time through ``getter`` (:func:`get` unless given): what
+    :func:`fields` gives for an object that is neither a mapping nor a model."""
 
-    def __init__(self, obj: Any) -> None:
+    __slots__ = ("getter", "obj")
+
+    def __init__(self, obj: Any, getter: Callable[[Any, str], Any] | None = None) -> None:
         self.obj = obj
+        self.getter = getter or get
 
     def get(self, name: str, default: Any = None, /) -> Any:
-        return get(self.obj, name, default)
+        value = self.getter(self.obj, name)
+        return default if value is None else value
 
 
-_NO_FIELDS: Final = _ByGet(None)
+_NO_FIELDS: Final = ByGet(None)
 
 
-def _is_mapping(cls: type) -> bool:
+def is_mapping(cls: type) -> bool:
+    """Whether instances of ``cls`` are mappings (remembered per class: the ABC check costs
+    microseconds, and the call path reads many values)."""
     known = _mapping_types.get(cls)
     if known is None:
         known = _mapping_types[cls] = issubclass(cls, Mapping)

@@ -16,12 +16,12 @@ sent is the same and the row has what was sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from tracklm.integration import RequestInfo
 from tracklm.integration.stainless import Request
-from tracklm.integration.values import get, is_sentinel, plain
+from tracklm.integration.values import get, is_mapping, is_sentinel, plain
 
 # request fields that are not parameters of the call: the inputs, and how it is delivered
 _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
@@ -29,7 +29,7 @@ _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
 
 def snapshot(body: Any, extra: Any) -> Request:
     """On the caller's thread: the request body and ``extra_body``, copied shallowly."""
-    copied: dict[str, Any] = dict(body) if _is_mapping(body) else {}
+    copied: dict[str, Any] = dict(body) if is_mapping(type(body)) else {}
     for key, value in copied.items():
         kind = type(value)
         if kind in _kept:
@@ -43,11 +43,7 @@ def snapshot(body: Any, extra: Any) -> Request:
                 copied[key] = seen
         else:
             _kept.add(kind)
-    return Request(copied, dict(extra) if extra is not None and _is_mapping(extra) else {})
-
-
-def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
+    return Request(copied, dict(extra) if extra is not None and is_mapping(type(extra)) else {})
 
 
 # the types of values kept as they are (strings, numbers, the SDK's sentinels...), learnt as

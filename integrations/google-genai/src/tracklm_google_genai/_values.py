@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracklm.integration import values
-from tracklm.integration.values import is_model
+from tracklm.integration.values import is_mapping, is_model
 
 __all__ = ["camel", "fields", "fields_set", "get", "is_model", "plain", "snake", "snapshot"]
 
@@ -40,37 +40,17 @@ def get(obj: Any, name: str, default: Any = None) -> Any:
     """``obj.name`` of a model, ``obj[name]`` (or its camelCase key) of a dict; ``default``
     when missing or None."""
     value = values.get(obj, name)
-    if value is None and obj is not None and _is_mapping(type(obj)):
+    if value is None and obj is not None and is_mapping(type(obj)):
         value = values.get(obj, camel(name))
     return default if value is None else value
-
-
-def _is_mapping(cls: type) -> bool:
-    found = _mapping_types.get(cls)
-    if found is None:
-        found = _mapping_types[cls] = issubclass(cls, Mapping)
-    return found
-
-
-_mapping_types: dict[type, bool] = {}  # an ABC check per value read would cost microseconds
 
 
 def fields(obj: Any) -> values.Fields:
     """``obj``'s fields to read many of (see :func:`tracklm.integration.values.fields`); a
     mapping's read by :func:`get`, which knows its camelCase keys too."""
-    if obj is not None and _is_mapping(type(obj)):
-        return _ByName(obj)
+    if obj is not None and is_mapping(type(obj)):
+        return values.ByGet(obj, get)
     return values.fields(obj)
-
-
-class _ByName:
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def get(self, name: str, default: Any = None, /) -> Any:
-        return get(self.obj, name, default)
 
 
 def fields_set(obj: Any) -> dict[str, Any]:
