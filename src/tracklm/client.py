@@ -50,7 +50,13 @@ from tracklm._run_manager.records import (
 )
 from tracklm.entities import Experiment, FlushResult, Metric, Run, RunData, RunInfo, RunStatus
 from tracklm.stores import _table_files, mask_password
-from tracklm.stores._filter import matches, parse_filter, parse_order_by, sort_runs
+from tracklm.stores._filter import (
+    RunEntityFields,
+    matches,
+    parse_filter,
+    parse_order_by,
+    sort_runs,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -241,9 +247,9 @@ class TracklmClient:
         runs = [
             r
             for r in self._store.list_runs([str(e) for e in experiment_ids])
-            if matches(_Fields(r), comparisons)
+            if matches(RunEntityFields(r), comparisons)
         ]
-        return sort_runs(runs, order, _Fields)[: max(0, int(max_results))]
+        return sort_runs(runs, order, RunEntityFields)[: max(0, int(max_results))]
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged value of a metric, by step then time."""
@@ -467,39 +473,6 @@ class TracklmClient:
 
     def _sync(self) -> None:
         self._manager.flush(READ_FLUSH_TIMEOUT)
-
-
-class _Fields:
-    """A run seen through the filter module's ``RunFields`` protocol."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-
-    @property
-    def params(self) -> Mapping[str, str]:
-        return self._run.data.params
-
-    @property
-    def metrics(self) -> Mapping[str, float]:
-        return self._run.data.metrics
-
-    @property
-    def tags(self) -> Mapping[str, str]:
-        return self._run.data.tags
-
-    @property
-    def attributes(self) -> Mapping[str, str | int | None]:
-        info = self._run.info
-        return {
-            "run_id": info.run_id,
-            "run_name": info.run_name,
-            "status": info.status,
-            "experiment_id": info.experiment_id,
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-        }
 
 
 def _param_overwrite(run_id: str, key: str, previous: str, text: str) -> ParamOverwrite:

@@ -44,11 +44,13 @@ from functools import lru_cache
 from typing import Any, Literal, NamedTuple, NoReturn, Protocol, TypeVar
 
 from tracklm._errors import InvalidFilter
+from tracklm.entities import Run
 
 __all__ = [
     "Comparison",
     "Entity",
     "OrderKey",
+    "RunEntityFields",
     "RunFields",
     "like_to_regex",
     "matches",
@@ -124,6 +126,39 @@ class RunFields(Protocol):
     def tags(self) -> Mapping[str, str]: ...
     @property
     def attributes(self) -> Mapping[str, str | int | None]: ...
+
+
+class RunEntityFields:
+    """A :class:`tracklm.entities.Run` seen as :class:`RunFields`, to filter and sort runs."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def params(self) -> Mapping[str, str]:
+        return self._run.data.params
+
+    @property
+    def metrics(self) -> Mapping[str, float]:
+        return self._run.data.metrics
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self._run.data.tags
+
+    @property
+    def attributes(self) -> Mapping[str, str | int | None]:
+        info = self._run.info
+        return {
+            "run_id": info.run_id,
+            "run_name": info.run_name,
+            "status": info.status,
+            "experiment_id": info.experiment_id,
+            "start_time": info.start_time,
+            "end_time": info.end_time,
+        }
 
 
 class _Token(NamedTuple):

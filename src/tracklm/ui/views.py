@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tracklm._errors import InvalidFilter
-from tracklm.client import _Fields
 from tracklm.entities import Run
-from tracklm.stores._filter import OrderKey, matches, parse_filter, sort_runs
+from tracklm.stores._filter import OrderKey, RunEntityFields, matches, parse_filter, sort_runs
 from tracklm.stores.base import FACET_COLUMNS, Store, TableJoin
 from tracklm.ui.formatting import cell
 from tracklm.ui.messages import input_preview, output_preview
@@ -107,7 +106,7 @@ def runs_table(
         comparisons = parse_filter(filter_string)
     except InvalidFilter as exc:
         error, comparisons = str(exc), ()
-    runs = [r for r in runs if matches(_Fields(r), comparisons)]
+    runs = [r for r in runs if matches(RunEntityFields(r), comparisons)]
     runs = _sorted(runs, sort, descending)
     chosen = _columns(columns, runs, params, metrics)
     pages = max(1, math.ceil(len(runs) / PAGE_RUNS))
@@ -130,7 +129,7 @@ def _sorted(runs: list[Run], sort: str, descending: bool) -> list[Run]:
         order = OrderKey(entity, key, not descending)  # type: ignore[arg-type]
     else:
         order = OrderKey("attributes", "start_time", False)
-    return sort_runs(runs, [order], _Fields)
+    return sort_runs(runs, [order], RunEntityFields)
 
 
 def _columns(
