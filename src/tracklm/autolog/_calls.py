@@ -160,18 +160,18 @@ class Call:
     def expand(self) -> list[Record]:
         """The records this call becomes: params, metrics and its predictions row."""
         record = self._record()
-        if self.start.secrets:
-            _mask(record, self.start.secrets)
+        texts = _mask(record, self.start.secrets) if self.start.secrets else None
         end_wall_ns = self.wall_ns + (self.end_ns - self.start_ns)
         redact = self.options.redact
         if redact is not None:
+            texts = None  # what redact returns is written, whatever it changed
             redacted = redact(record)
             if redacted is None:  # no row; the span still ends, without any content
                 record.inputs = record.outputs = None
                 _telemetry.finish(self.span, record, end_wall_ns)
                 return []
             record = redacted
-        inputs, outputs = _texts(record, self.options.max_text_chars)
+        inputs, outputs = _texts(record, self.options.max_text_chars, texts)
         # the span gets what is stored: redacted and cut, never more
         _telemetry.finish(self.span, record, end_wall_ns)
         return [
@@ -203,7 +203,7 @@ class Call:
             call_id=random_hex(),
             run_id=self.run_id,
             step=self.step,
-            timestamp=datetime.fromtimestamp(self.wall_ns / 1e9, timezone.utc).isoformat(),
+            timestamp=iso_utc(self.wall_ns),
             integration=self.integration,
             provider=start.provider or self.integration,
             operation=start.operation,
@@ -282,6 +282,21 @@ class Call:
         return AppendRows(self.run_id, PREDICTIONS_TABLE, [row])
 
 
+def iso_utc(wall_ns: int) -> str:
+    """``wall_ns`` (ns since the epoch) as ISO 8601 in UTC to the microsecond:
+    ``2026-11-28T12:34:56.123456+00:00``. The date and time of the second are remembered:
+    calls come many per second, and formatting a datetime costs microseconds each."""
+    global _second
+    seconds, nanos = divmod(wall_ns, 1_000_000_000)
+    if _second[0] != seconds:
+        moment = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        _second = (seconds, moment.isoformat())
+    return f"{_second[1]}.{nanos // 1000:06d}+00:00"
+
+
+_second: tuple[int, str] = (-1, "")
+
+
 def _json(value: Any) -> str:
     return _ENCODER.encode(value)
 
@@ -304,15 +319,21 @@ def _fallback(value: Any) -> Any:
     return repr(value)
 
 
-def _mask(record: CallRecord, secrets: tuple[str, ...]) -> None:
-    """Replace the client's credentials wherever they show up in the record's text."""
-    values = [record.inputs, record.outputs, record.params, record.error]
-    # one pass of the C encoder tells whether any is there (rarely): only then walk the values
-    encoded = _json(values)
-    if not any(_json(secret)[1:-1] in encoded for secret in secrets):
-        return
+def _mask(record: CallRecord, secrets: tuple[str, ...]) -> tuple[str | None, str | None] | None:
+    """Replace the client's credentials wherever they show up in the record's text.
+
+    Returns the texts of the record's inputs and outputs when they hold none (the usual
+    case: the row reuses them), None when something was replaced."""
+    inputs, outputs = _text(record.inputs), _text(record.outputs)
+    # one pass of the C encoder per value tells whether any is there (rarely): only then walk
+    # the values; a secret is looked for as it is and as JSON escapes it
+    texts = [t for t in (inputs, outputs, _json(record.params), record.error) if t]
+    wanted = {form for secret in secrets for form in (secret, _json(secret)[1:-1])}
+    if not any(form in text for form in wanted for text in texts):
+        return inputs, outputs
     for name in ("inputs", "outputs", "params", "error"):
         setattr(record, name, _masked(getattr(record, name), secrets))
+    return None
 
 
 def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -332,18 +353,20 @@ def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_fallback, separators=(",", ":"))
 
 
-def _texts(record: CallRecord, limit: int | None) -> tuple[str | None, str | None]:
-    """The row's ``inputs`` and ``outputs`` cells; where one is longer than ``limit``, it is
-    cut, on the record too, and the record says so."""
-    texts = []
-    for name in ("inputs", "outputs"):
-        text = _text(getattr(record, name))
+def _texts(
+    record: CallRecord, limit: int | None, texts: tuple[str | None, str | None] | None = None
+) -> tuple[str | None, str | None]:
+    """The row's ``inputs`` and ``outputs`` cells (``texts``, where they were made already);
+    where one is longer than ``limit``, it is cut, on the record too, and the record says so."""
+    made = texts or (_text(record.inputs), _text(record.outputs))
+    cells = []
+    for name, text in zip(("inputs", "outputs"), made, strict=True):
         if limit is not None and text is not None and len(text) > limit:
             text = text[:limit]
             setattr(record, name, text)
             record.truncated.append(name)
-        texts.append(text)
-    return texts[0], texts[1]
+        cells.append(text)
+    return cells[0], cells[1]
 
 
 def _finish_unfinished() -> None:
