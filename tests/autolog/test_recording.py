@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -144,3 +145,18 @@ def test_bad_options_are_refused_with_a_message(installed: Callable[..., None]) 
         tracklm.autolog(max_text_chars=0)
     with pytest.raises(tracklm.InvalidValue, match="redact"):
         tracklm.autolog(redact="not callable")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "wall_ns",
+    [0, 1_764_333_296_000_000_000, 1_764_333_296_123_456_789, 1_764_333_297_999_999_999],
+)
+def test_a_rows_timestamp_is_its_start_in_utc_to_the_microsecond(wall_ns: int) -> None:
+    from tracklm.autolog._calls import iso_utc
+
+    start = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    expected = start + dt.timedelta(microseconds=wall_ns // 1000)
+    text = iso_utc(wall_ns)
+    assert dt.datetime.fromisoformat(text) == expected
+    assert len(text) == len("2026-11-28T12:34:56.123456+00:00")
+    assert iso_utc(wall_ns + 1_000_000_000) != text  # the next second is not the one remembered
