@@ -13,7 +13,7 @@ import pytest
 
 import tracklm
 from tracklm._run_manager import RunManager, manager_for
-from tracklm._run_manager.records import LogMetric
+from tracklm._run_manager.records import Batch, LogMetric
 
 from ._subprocess import WriteLockHolder
 
@@ -73,6 +73,27 @@ def test_a_full_buffer_makes_blocking_callers_wait_for_room() -> None:
     assert done.wait(10)
     result = manager.flush(timeout=30)
     assert (result.written, result.dropped) == (102, 0)
+
+
+def test_batches_hold_no_more_records_than_the_store_asks() -> None:
+    manager = manager_for(tracklm.get_tracking_uri())
+    limit = manager.store.max_batch_records
+    assert limit < RunManager.BATCH_SIZE  # SQLite asks for fewer than a server store
+    sizes: list[int] = []
+    original = manager.store.write_batch
+
+    def counting_write(batch: Batch) -> None:
+        sizes.append(len(batch.records))
+        original(batch)
+
+    release = _stall_flusher(manager)
+    manager.store.write_batch = counting_write  # type: ignore[method-assign]
+    for i in range(2 * limit + 7):  # waiting together while the flusher is held
+        manager.submit(LogMetric("r", "m", float(i), i, 0))
+    release.set()
+    result = manager.flush(timeout=30)
+    assert (result.written, result.pending, result.dropped) == (2 * limit + 8, 0, 0)
+    assert sizes == [limit, limit, 7]
 
 
 def test_memory_is_bounded_by_the_buffer_not_by_what_is_logged(

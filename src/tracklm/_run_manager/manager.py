@@ -1,11 +1,12 @@
 """The run manager: a bounded buffer drained to the store by one background thread.
 
 Callers only append a record to a deque (``submit``); the flusher thread wakes every
-``INTERVAL`` seconds, or sooner once ``BATCH_SIZE`` records wait, and writes what it finds as
-batches. A batch the store refuses goes to the on-disk :class:`Journal` and is replayed, in
-order, before anything newer once the store takes writes again. When the buffer is full, a
-caller that may block waits for room (explicit logging calls) and one that may not (autolog,
-on the user's hot path) drops its record; every drop is counted and reported by ``flush()``.
+``INTERVAL`` seconds, or sooner once a batch's worth of records wait, and writes what it finds
+as batches of at most ``BATCH_SIZE`` records (fewer where the store asks for fewer). A batch the
+store refuses goes to the on-disk :class:`Journal` and is replayed, in order, before anything
+newer once the store takes writes again. When the buffer is full, a caller that may block waits
+for room (explicit logging calls) and one that may not (autolog, on the user's hot path) drops
+its record; every drop is counted and reported by ``flush()``.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class RunManager:
         takes the GIL meanwhile and keeps it for a switch interval.
         """
         waiting = len(self._buffer)
-        if waiting >= self.BATCH_SIZE and not self._wakeup.is_set():
+        if waiting >= self._batch_size() and not self._wakeup.is_set():
             self._wakeup.set()
         if waiting <= self.NUDGE_ABOVE:
             return
@@ -332,11 +333,12 @@ class RunManager:
                 return
 
     def _take(self, records: list[Record], markers: list[_FlushMarker]) -> None:
-        """Move records from the buffer into ``records`` (a batch), up to ``BATCH_SIZE``."""
+        """Move records from the buffer into ``records`` (a batch), up to a batch's size."""
         buffer = self._buffer
+        size = self._batch_size()
         clock = time.perf_counter
         yield_at = clock() + self.YIELD_AFTER
-        while buffer and len(records) < self.BATCH_SIZE:
+        while buffer and len(records) < size:
             item: Record | Deferred | _FlushMarker = buffer.popleft()
             if isinstance(item, _FlushMarker):
                 markers.append(item)
@@ -356,6 +358,9 @@ class RunManager:
             self._in_flight = len(records)
         if not buffer:
             self._emptied_at = time.monotonic()
+
+    def _batch_size(self) -> int:
+        return min(self.BATCH_SIZE, self.store.max_batch_records)
 
     def _sync_files(self, force: bool) -> None:
         """Let the store write the table files it put off (object stores rewrite them)."""

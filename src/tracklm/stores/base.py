@@ -100,6 +100,9 @@ class Store(ABC):
     artifacts: ArtifactRepository
     """Where the runs' artifact files (and each table's file) go."""
 
+    max_batch_records: int = 5_000
+    """The most records the run manager puts in one :meth:`write_batch` (it may put fewer)."""
+
     # -- writes (flusher thread) -------------------------------------------------------------
 
     @abstractmethod
