@@ -29,8 +29,10 @@ instrumentation's own work. Measurements (``--modes``):
 ``--inside`` times tracklm's wrapper from the inside (shims around and within it).
 ``--floor`` measures the least any wrapper can add to a stream's time to first chunk: in one
 process, blocks alternate between the bare SDK, a wrapt wrapper that only calls the method,
-that wrapper returning a transparent proxy that only notes the first chunk's time, and
-tracklm (OpenAI and Anthropic: the method tracklm wraps, ``request``).
+that wrapper returning a transparent proxy that only notes the first chunk's time, that
+wrapper handing back the SDK's own stream with only its SSE decoder wrapped to note the first
+bytes' time (no proxy: the least that still sees a stream's content), and tracklm (OpenAI and
+Anthropic: the method tracklm wraps, ``request``).
 
 Each iteration makes the SDK's non-streaming calls (OpenAI: chat and embeddings; Anthropic:
 ``messages.create``; Google: ``generate_content`` and ``embed_content``) and, every 5th
@@ -425,7 +427,7 @@ def inside_child(spec: dict[str, Any]) -> None:
     )
 
 
-FLOOR_SETUPS = ("wrapper", "wrapper+proxy", "tracklm")
+FLOOR_SETUPS = ("wrapper", "wrapper+proxy", "wrapper+decoder", "tracklm")
 
 
 def floor_main(sdks: list[str], blocks: int) -> None:
@@ -480,8 +482,31 @@ def floor_child(spec: dict[str, Any]) -> None:
                 self._self_first = clock()
             return chunk
 
+    class FirstBytes:  # the stream's SSE decoder, noting when its first bytes arrive
+        def __init__(self, decoder: Any) -> None:
+            self.decoder = decoder
+            self.first: int | None = None
+
+        def iter_bytes(self, iterator: Any) -> Any:
+            return self.decoder.iter_bytes(self._noting(iterator))
+
+        def _noting(self, iterator: Any) -> Any:
+            for piece in iterator:
+                if self.first is None:
+                    self.first = clock()
+                yield piece
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.decoder, name)
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)
+
+    def decoding(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        result = wrapped(*args, **kwargs)
+        if kwargs.get("stream"):
+            result._decoder = FirstBytes(result._decoder)
+        return result
 
     def proxying(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         result = wrapped(*args, **kwargs)
@@ -498,7 +523,8 @@ def floor_child(spec: dict[str, Any]) -> None:
         if name == "tracklm":
             tracklm_setup.enable()
         elif name != "off":
-            wrapt.wrap_function_wrapper(owner, method, proxying if "proxy" in name else wrapper)
+            chosen = {"wrapper+proxy": proxying, "wrapper+decoder": decoding}.get(name, wrapper)
+            wrapt.wrap_function_wrapper(owner, method, chosen)
 
     client = fake_client(workload, json.loads(Path(spec["canned"]).read_text())[workload.sdk])
     stream = next(c for c in workload.calls if c.stream)
