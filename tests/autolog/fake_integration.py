@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracklm.integration import (
+    CallHandle,
     CallStart,
     Integration,
     RequestInfo,
@@ -70,3 +71,21 @@ class BrokenReaderIntegration(FakeIntegration):
             return start(instance, args, kwargs)
 
         return [Target(self.package, "Client.generate", broken_start, Broken())]
+
+
+class KeepingIntegration(FakeIntegration):
+    """Its streams keep each chunk upper-cased (a chunk "boom" makes ``keep`` raise)."""
+
+    def targets(self) -> Sequence[Target]:
+        def keep(chunk: str) -> str:
+            if chunk == "boom":
+                raise RuntimeError("keep bug")
+            return chunk.upper()
+
+        def on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
+            if start.stream:
+                return call.wrap_stream(result, keep=keep)
+            call.done(result)
+            return result
+
+        return [Target(self.package, "Client.generate", start, Reader(), on_result)]

@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 
 import tracklm
+from tracklm.autolog import set_strict
 
 from . import fake_sdk
+from .fake_integration import KeepingIntegration
 
 
 @pytest.fixture
@@ -97,3 +99,28 @@ def test_a_stream_failing_midway_reraises_and_records_the_error(
     assert row["status"] == "error"
     assert row["error"] == "SDKError: connection lost mid-stream"
     assert row["outputs"] == "echo: a"  # what arrived before the failure
+
+
+def test_the_reader_gets_what_keep_makes_of_each_chunk_and_the_caller_the_chunk(
+    installed: Callable[..., None],
+) -> None:
+    installed(KeepingIntegration())
+    tracklm.autolog()
+    with tracklm.start_run() as run:
+        seen = list(fake_sdk.Client().generate("a b", model="m1", stream=True))
+    assert seen == ["echo:", "a", "b"]
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "ECHO: A B"
+
+
+def test_a_keep_that_raises_keeps_the_chunk_and_leaves_the_stream_alone(
+    installed: Callable[..., None],
+) -> None:
+    installed(KeepingIntegration())
+    tracklm.autolog()
+    set_strict(False)  # the shield logs instead of raising
+    with tracklm.start_run() as run:
+        seen = list(fake_sdk.Client().generate("a boom b", model="m1", stream=True))
+    assert seen == ["echo:", "a", "boom", "b"]
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "ECHO: A boom B"

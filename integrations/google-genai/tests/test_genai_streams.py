@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import tracklm_google_genai._integration as integration
 from google_support import (
     HAS_RESPONSE_ID,
     HAS_THOUGHTS_COUNT,
@@ -21,6 +22,7 @@ from google_support import (
 )
 
 import tracklm
+from tracklm.integration import stream_call
 from tracklm.testing import LLMServer, json_cell, prediction, predictions
 from tracklm.testing.integration_checks import (
     LEAVE_UNFINISHED,
@@ -198,3 +200,42 @@ def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
     assert [json_cell(r["inputs"])[0]["content"] for r in found] == ["broken", "closed", "unread"]
     assert [r["outputs"] for r in found] == ["x ", None, None]
     assert {(r["stream"], r["status"]) for r in found} == {(True, "ok")}
+
+
+def test_plain_text_chunks_are_kept_as_their_text_and_the_row_is_the_same(
+    server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_counts = {"trafficType": "ON_DEMAND"}
+    body = [
+        answer("One ", finish=None, tokens=no_counts),
+        answer("two ", finish=None, tokens=no_counts),
+        answer({"text": "Hmm. ", "thought": True}, finish=None),
+        answer("three ", finish=None),
+        answer("four ", "five ", finish=None),
+        answer("six ", finish=None, response_id="resp-other"),
+        answer("seven ", finish=None, response_id="resp-other"),
+        answer({"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}),
+        answer("", tokens=usage(10, 6)),
+    ]
+
+    def recorded_row() -> tuple[dict[str, Any], list[Any]]:
+        server.queue_response(200, chunks=body)
+        with tracklm.start_run() as run:
+            stream = client(server).models.generate_content_stream(model=MODEL, contents="go")
+            kept = stream_call(stream).chunks  # type: ignore[union-attr]
+            list(stream)
+        return prediction(run), kept
+
+    row, kept = recorded_row()
+    # text of the chunk before's model and response id: the text; anything else: the chunk
+    plain = [False, True, False, True, False, not HAS_RESPONSE_ID, True, False, False]
+    assert [type(chunk) is str for chunk in kept] == plain
+    assert kept[1] == "two "
+
+    monkeypatch.setattr(integration, "chunk_keeper", lambda: lambda chunk: chunk)
+    whole_row, whole = recorded_row()
+    assert not any(type(chunk) is str for chunk in whole)
+    compared = ("outputs", "finish_reason", "input_tokens", "output_tokens", "total_tokens",
+                "response_model", "response_id", "status")  # fmt: skip
+    assert {k: row[k] for k in compared} == {k: whole_row[k] for k in compared}
+    assert json_cell(row["outputs"])["content"] == "One two three four five six seven "

@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -128,11 +129,11 @@ class Call:
         self.raw_body = True
         self.chunks = pieces
 
-    def wrap_stream(self, stream: Any) -> Any:
+    def wrap_stream(self, stream: Any, keep: Callable[[Any], Any] | None = None) -> Any:
         self.streamed = True
         if not self.raw_body:
             self.chunks = []
-        return _streams.wrap(stream, self)
+        return _streams.wrap(stream, self, keep)
 
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
         """The stream was exhausted, failed, closed or dropped: finish the call once."""

@@ -2,9 +2,10 @@
 
 The proxy is a ``wrapt.ObjectProxy``, so ``isinstance(s, openai.Stream)`` holds and every
 attribute (``response``, ``close``...) is the stream's own. Per chunk it only appends the
-chunk to the call's list and, for the first, notes the time; the chunks are read on tracklm's
-background thread. Where the integration keeps the stream's raw body instead
-(:meth:`~tracklm.integration.CallHandle.keep_raw_body`), the proxy keeps no chunk.
+chunk (or what the integration's ``keep`` makes of it) to the call's list and, for the first,
+notes the time; the chunks are read on tracklm's background thread. Where the integration
+keeps the stream's raw body instead (:meth:`~tracklm.integration.CallHandle.keep_raw_body`),
+the proxy keeps no chunk.
 
 The call is finished exactly once: when iteration ends or fails, on ``close()``, on leaving
 ``with``, or when the proxy is garbage collected unfinished.
@@ -12,22 +13,37 @@ The call is finished exactly once: when iteration ends or fails, on ``close()``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 import wrapt
 
+from tracklm.autolog._shield import internal_error
+
 if TYPE_CHECKING:
     from tracklm.autolog._calls import Call
+
+Keep = Callable[[Any], Any]
+"""What to keep of a chunk (see :meth:`tracklm.integration.CallHandle.wrap_stream`)."""
+
+
+def _kept(keep: Keep, chunk: Any) -> Any:
+    try:
+        return keep(chunk)
+    except Exception as exc:  # the integration's code: the chunk itself is kept instead
+        internal_error("reducing a stream's chunk failed", exc)
+        return chunk
 
 
 class StreamProxy(wrapt.ObjectProxy[Any]):
     """A synchronous stream (iterator, or iterable) of chunks."""
 
-    def __init__(self, wrapped: Any, call: Call) -> None:
+    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_chunks = None if call.raw_body else call.chunks
+        self._self_keep = keep
         self._self_iterator: Any = None
 
     def __iter__(self) -> StreamProxy:
@@ -53,7 +69,8 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
                 call.ttft_ns = perf_counter_ns()
             chunks = self._self_chunks
             if chunks is not None:
-                chunks.append(chunk)
+                keep = self._self_keep
+                chunks.append(chunk if keep is None else _kept(keep, chunk))
         return chunk
 
     def __enter__(self) -> Any:
@@ -80,10 +97,11 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     """An asynchronous stream (async iterator) of chunks."""
 
-    def __init__(self, wrapped: Any, call: Call) -> None:
+    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_chunks = None if call.raw_body else call.chunks
+        self._self_keep = keep
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -103,7 +121,8 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
                 call.ttft_ns = perf_counter_ns()
             chunks = self._self_chunks
             if chunks is not None:
-                chunks.append(chunk)
+                keep = self._self_keep
+                chunks.append(chunk if keep is None else _kept(keep, chunk))
         return chunk
 
     async def __aenter__(self) -> Any:
@@ -139,8 +158,8 @@ def stream_call(stream: Any) -> Call | None:
     return None
 
 
-def wrap(stream: Any, call: Call) -> Any:
+def wrap(stream: Any, call: Call, keep: Keep | None = None) -> Any:
     """The proxy that fits ``stream``: async when it is an async iterator."""
     if hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__"):
-        return AsyncStreamProxy(stream, call)
-    return StreamProxy(stream, call)
+        return AsyncStreamProxy(stream, call, keep)
+    return StreamProxy(stream, call, keep)

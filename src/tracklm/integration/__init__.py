@@ -155,10 +155,16 @@ class CallHandle(Protocol):
     def fail(self, error: BaseException) -> None:
         """The call failed with ``error``."""
 
-    def wrap_stream(self, stream: Any) -> Any:
+    def wrap_stream(self, stream: Any, keep: Callable[[Any], Any] | None = None) -> Any:
         """Return ``stream`` wrapped so each chunk is seen and the call finished exactly once
         (exhausted, closed, left by ``with``, failed, or dropped unfinished). The wrapper is
-        a transparent proxy: ``isinstance`` and every attribute still see the SDK's object."""
+        a transparent proxy: ``isinstance`` and every attribute still see the SDK's object.
+
+        ``keep(chunk)`` says what of each chunk the reader's ``chunks`` gets (default: the
+        chunk). It runs on the caller's thread at every chunk, so it must be cheap; its use
+        is to keep less than a parsed chunk (its text: a ``str`` is not tracked by the
+        garbage collector, which parsed chunks kept until the stream ends make run during
+        the caller's calls). Should it raise, the chunk itself is kept."""
 
     def keep_raw_body(self, pieces: list[Any]) -> None:
         """Record the stream from ``pieces``, which the integration fills with the raw body as

@@ -16,7 +16,8 @@ continuation). The public methods take the caller's own ``model``, ``contents`` 
   of automatic function calling), with the curated history and the new message as
   ``contents``: each turn is one row whose inputs are the whole history sent;
 - ``generate_content_stream`` returns a generator (sync), or a coroutine giving an async
-  iterator (async): the core wraps that iterator in its transparent stream proxy.
+  iterator (async): the core wraps that iterator in its transparent stream proxy, which
+  keeps the plain-text chunks as their text (``_responses.chunk_keeper``).
 
 The provider (``gen_ai.provider.name``) is read from the client: ``gcp.vertex_ai`` for a
 Vertex AI client (``client.vertexai``), else ``gcp.gemini`` (the Gemini Developer API), the
@@ -32,9 +33,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
+from tracklm.integration import (
+    CallHandle,
+    CallStart,
+    Integration,
+    RequestInfo,
+    ResponseInfo,
+    Target,
+)
 from tracklm_google_genai._requests import Request, read_request
-from tracklm_google_genai._responses import read_chunks, read_embeddings, read_response
+from tracklm_google_genai._responses import (
+    chunk_keeper,
+    read_chunks,
+    read_embeddings,
+    read_response,
+)
 from tracklm_google_genai._values import snapshot
 
 MODULE: Final = "google.genai.models"
@@ -81,6 +94,10 @@ def _starter(operation: str, stream: bool) -> Any:
     return start
 
 
+def _stream_result(call: CallHandle, start: CallStart, stream: Any) -> Any:
+    return call.wrap_stream(stream, keep=chunk_keeper())
+
+
 class GoogleGenAIIntegration(Integration):
     """The ``google-genai`` integration (entry point ``google-genai``)."""
 
@@ -97,11 +114,11 @@ class GoogleGenAIIntegration(Integration):
         stream = _starter(GENERATE, stream=True)
         embed = _starter(EMBEDDING, stream=False)
         return [
-            Target(MODULE, f"{cls}.{method}", start, reader)
+            Target(MODULE, f"{cls}.{method}", start, reader, *on_result)
             for cls in ("Models", "AsyncModels")
-            for method, start in (
-                ("generate_content", generate),
-                ("generate_content_stream", stream),
-                ("embed_content", embed),
+            for method, start, on_result in (
+                ("generate_content", generate, ()),
+                ("generate_content_stream", stream, (_stream_result,)),
+                ("embed_content", embed, ()),
             )
         ]

@@ -7,6 +7,9 @@ function calls of each candidate are gathered in order, the finish reason is the
 given, and the usage is the last chunk's that reports token counts (the final chunk's, when
 the stream ran to its end).
 
+On the caller's thread, :func:`chunk_keeper` keeps a stream's plain-text chunks as their text
+(see there); :func:`read_chunks` takes such a ``str`` as the first candidate's text.
+
 Finish reasons are the API's, lower-cased (``STOP`` -> ``stop``, ``MAX_TOKENS`` ->
 ``max_tokens``), as other integrations' rows have them; a prompt blocked before any
 candidate gives its ``block_reason`` (``safety``...).
@@ -14,6 +17,7 @@ candidate gives its ``block_reason`` (``safety``...).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tracklm.integration import ResponseInfo, Usage
@@ -32,6 +36,12 @@ def read_chunks(chunks: list[Any]) -> ResponseInfo:
     reasons: dict[int, str] = {}
     usage = model = response_id = blocked = None
     for chunk in chunks:  # read straight from each chunk's fields: there may be thousands
+        if type(chunk) is str:  # a plain-text chunk, as chunk_keeper kept it
+            turn = turns.get(0)
+            if turn is None:
+                turn = turns[0] = Turn()
+            turn.add((chunk,))
+            continue
         part = fields(chunk)
         chunk_usage = part.get("usage_metadata")
         if chunk_usage is not None and _has_counts(chunk_usage):
@@ -65,6 +75,51 @@ def read_chunks(chunks: list[Any]) -> ResponseInfo:
         response_id=response_id,
         finish_reasons=finish,
     )
+
+
+def chunk_keeper() -> Callable[[Any], Any]:
+    """What a stream keeps of each chunk (``CallHandle.wrap_stream``'s ``keep``), one per call.
+
+    Most chunks of a stream are one candidate's next piece of text, with usage that counts
+    no tokens yet and the model version and response id of the chunk before: such a chunk is
+    kept as its text, which the garbage collector does not track (the parsed chunk, some
+    twenty objects it does track, kept until the stream ends made it run during the caller's
+    calls). Any other chunk is kept whole: the first, the last (finish reason, token counts),
+    function calls, thoughts, several candidates, a blocked prompt, or a chunk this cannot
+    read. Runs on the caller's thread at every chunk: attribute reads only.
+    """
+    seen: list[Any] = [_UNSEEN, _UNSEEN]  # the model version and response id read last
+
+    def keep(chunk: Any) -> Any:
+        # response_id is missing from releases before 1.2x
+        model, response_id = chunk.model_version, getattr(chunk, "response_id", None)
+        if model == seen[0] and response_id == seen[1] and chunk.prompt_feedback is None:
+            usage = chunk.usage_metadata
+            candidates = chunk.candidates
+            if (
+                usage is None
+                or (
+                    usage.prompt_token_count is None
+                    and usage.candidates_token_count is None
+                    and usage.total_token_count is None
+                )
+            ) and (candidates is not None and len(candidates) == 1):
+                candidate = candidates[0]
+                content = candidate.content
+                if not candidate.index and candidate.finish_reason is None and content:
+                    parts = content.parts
+                    if parts is not None and len(parts) == 1:
+                        part = parts[0]
+                        text = part.text
+                        if type(text) is str and not part.thought:
+                            return text
+        seen[0], seen[1] = model, response_id
+        return chunk
+
+    return keep
+
+
+_UNSEEN = object()
 
 
 def read_embeddings(response: Any) -> ResponseInfo:
