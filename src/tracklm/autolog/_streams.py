@@ -28,14 +28,6 @@ Keep = Callable[[Any], Any]
 """What to keep of a chunk (see :meth:`tracklm.integration.CallHandle.wrap_stream`)."""
 
 
-def _kept(keep: Keep, chunk: Any) -> Any:
-    try:
-        return keep(chunk)
-    except Exception as exc:  # the integration's code: the chunk itself is kept instead
-        internal_error("reducing a stream's chunk failed", exc)
-        return chunk
-
-
 class StreamProxy(wrapt.ObjectProxy[Any]):
     """A synchronous stream (iterator, or iterable) of chunks."""
 
@@ -70,7 +62,14 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
             chunks = self._self_chunks
             if chunks is not None:
                 keep = self._self_keep
-                chunks.append(chunk if keep is None else _kept(keep, chunk))
+                if keep is None:
+                    chunks.append(chunk)
+                else:  # written out here rather than in a function: a call per chunk costs
+                    try:
+                        chunks.append(keep(chunk))
+                    except Exception as exc:  # the integration's code: keep the chunk itself
+                        internal_error("reducing a stream's chunk failed", exc)
+                        chunks.append(chunk)
         return chunk
 
     def __enter__(self) -> Any:
@@ -122,7 +121,14 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
             chunks = self._self_chunks
             if chunks is not None:
                 keep = self._self_keep
-                chunks.append(chunk if keep is None else _kept(keep, chunk))
+                if keep is None:
+                    chunks.append(chunk)
+                else:  # written out here rather than in a function: a call per chunk costs
+                    try:
+                        chunks.append(keep(chunk))
+                    except Exception as exc:  # the integration's code: keep the chunk itself
+                        internal_error("reducing a stream's chunk failed", exc)
+                        chunks.append(chunk)
         return chunk
 
     async def __aenter__(self) -> Any:

@@ -88,32 +88,38 @@ def chunk_keeper() -> Callable[[Any], Any]:
     function calls, thoughts, several candidates, a blocked prompt, or a chunk this cannot
     read. Runs on the caller's thread at every chunk: attribute reads only.
     """
-    seen: list[Any] = [_UNSEEN, _UNSEEN]  # the model version and response id read last
+    model: Any = _UNSEEN  # the model version and response id of the chunk before
+    response_id: Any = _UNSEEN
 
     def keep(chunk: Any) -> Any:
+        nonlocal model, response_id
         # response_id is missing from releases before 1.2x
-        model, response_id = chunk.model_version, getattr(chunk, "response_id", None)
-        if model == seen[0] and response_id == seen[1] and chunk.prompt_feedback is None:
-            usage = chunk.usage_metadata
+        this_model, this_id = chunk.model_version, getattr(chunk, "response_id", None)
+        if this_model == model and this_id == response_id and chunk.prompt_feedback is None:
             candidates = chunk.candidates
+            usage = chunk.usage_metadata
             if (
-                usage is None
-                or (
-                    usage.prompt_token_count is None
-                    and usage.candidates_token_count is None
-                    and usage.total_token_count is None
+                candidates is not None
+                and len(candidates) == 1
+                and (
+                    usage is None
+                    or (
+                        usage.total_token_count is None
+                        and usage.prompt_token_count is None
+                        and usage.candidates_token_count is None
+                    )
                 )
-            ) and (candidates is not None and len(candidates) == 1):
+            ):
                 candidate = candidates[0]
                 content = candidate.content
-                if not candidate.index and candidate.finish_reason is None and content:
+                if content and candidate.finish_reason is None and not candidate.index:
                     parts = content.parts
                     if parts is not None and len(parts) == 1:
                         part = parts[0]
                         text = part.text
                         if type(text) is str and not part.thought:
                             return text
-        seen[0], seen[1] = model, response_id
+        model, response_id = this_model, this_id
         return chunk
 
     return keep
