@@ -206,6 +206,7 @@ def test_plain_text_chunks_are_kept_as_their_text_and_the_row_is_the_same(
     server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     no_counts = {"trafficType": "ON_DEMAND"}
+    prompt_counted = {"promptTokenCount": 10, "totalTokenCount": 10}  # as the Gemini API may
     body = [
         answer("One ", finish=None, tokens=no_counts),
         answer("two ", finish=None, tokens=no_counts),
@@ -214,6 +215,9 @@ def test_plain_text_chunks_are_kept_as_their_text_and_the_row_is_the_same(
         answer("four ", "five ", finish=None),
         answer("six ", finish=None, response_id="resp-other"),
         answer("seven ", finish=None, response_id="resp-other"),
+        answer("eight ", finish=None, response_id="resp-other", tokens=prompt_counted),
+        answer("nine ", finish=None, response_id="resp-other", tokens=prompt_counted),
+        answer("ten ", finish=None, response_id="resp-other", tokens=usage(10, 3)),
         answer({"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}),
         answer("", tokens=usage(10, 6)),
     ]
@@ -227,8 +231,9 @@ def test_plain_text_chunks_are_kept_as_their_text_and_the_row_is_the_same(
         return prediction(run), kept
 
     row, kept = recorded_row()
-    # text of the chunk before's model and response id: the text; anything else: the chunk
-    plain = [False, True, False, True, False, not HAS_RESPONSE_ID, True, False, False]
+    # text with the chunk before's model, response id and counts: the text; else the chunk
+    plain = [False, True, False, True, False, not HAS_RESPONSE_ID, True, False, True, False]
+    plain += [False, False]
     assert [type(chunk) is str for chunk in kept] == plain
     assert kept[1] == "two "
 
@@ -238,4 +243,6 @@ def test_plain_text_chunks_are_kept_as_their_text_and_the_row_is_the_same(
     compared = ("outputs", "finish_reason", "input_tokens", "output_tokens", "total_tokens",
                 "response_model", "response_id", "status")  # fmt: skip
     assert {k: row[k] for k in compared} == {k: whole_row[k] for k in compared}
-    assert json_cell(row["outputs"])["content"] == "One two three four five six seven "
+    assert json_cell(row["outputs"])["content"] == (
+        "One two three four five six seven eight nine ten "
+    )

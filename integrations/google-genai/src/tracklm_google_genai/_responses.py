@@ -80,36 +80,39 @@ def read_chunks(chunks: list[Any]) -> ResponseInfo:
 def chunk_keeper() -> Callable[[Any], Any]:
     """What a stream keeps of each chunk (``CallHandle.wrap_stream``'s ``keep``), one per call.
 
-    Most chunks of a stream are one candidate's next piece of text, with usage that counts
-    no tokens yet and the model version and response id of the chunk before: such a chunk is
-    kept as its text, which the garbage collector does not track (the parsed chunk, some
-    twenty objects it does track, kept until the stream ends made it run during the caller's
-    calls). Any other chunk is kept whole: the first, the last (finish reason, token counts),
-    function calls, thoughts, several candidates, a blocked prompt, or a chunk this cannot
-    read. Runs on the caller's thread at every chunk: attribute reads only.
+    Most chunks of a stream are one candidate's next piece of text, with the model version,
+    response id and token counts of the chunk before (Vertex AI gives no counts until the
+    last chunk; the Gemini API may repeat the prompt's in each): such a chunk is kept as its
+    text, which the garbage collector does not track (the parsed chunk, some twenty objects
+    it does track, kept until the stream ends made it run during the caller's calls). The
+    reader takes the last counts given, which are then the same. Any other chunk is kept
+    whole: the first, the last (finish reason, final counts), function calls, thoughts,
+    several candidates, a blocked prompt. Runs on the caller's thread at every chunk:
+    attribute reads only.
     """
-    model: Any = _UNSEEN  # the model version and response id of the chunk before
+    # the model version, response id and token counts of the chunk before
+    model: Any = _UNSEEN
     response_id: Any = _UNSEEN
+    counts: Any = _UNSEEN
 
     def keep(chunk: Any) -> Any:
-        nonlocal model, response_id
+        nonlocal model, response_id, counts
         # response_id is missing from releases before 1.2x
         this_model, this_id = chunk.model_version, getattr(chunk, "response_id", None)
-        if this_model == model and this_id == response_id and chunk.prompt_feedback is None:
+        usage = chunk.usage_metadata
+        these_counts = (
+            _NO_COUNTS
+            if usage is None
+            else (usage.prompt_token_count, usage.candidates_token_count, usage.total_token_count)
+        )
+        if (
+            this_model == model
+            and this_id == response_id
+            and these_counts == counts
+            and chunk.prompt_feedback is None
+        ):
             candidates = chunk.candidates
-            usage = chunk.usage_metadata
-            if (
-                candidates is not None
-                and len(candidates) == 1
-                and (
-                    usage is None
-                    or (
-                        usage.total_token_count is None
-                        and usage.prompt_token_count is None
-                        and usage.candidates_token_count is None
-                    )
-                )
-            ):
+            if candidates is not None and len(candidates) == 1:
                 candidate = candidates[0]
                 content = candidate.content
                 if content and candidate.finish_reason is None and not candidate.index:
@@ -119,12 +122,13 @@ def chunk_keeper() -> Callable[[Any], Any]:
                         text = part.text
                         if type(text) is str and not part.thought:
                             return text
-        model, response_id = this_model, this_id
+        model, response_id, counts = this_model, this_id, these_counts
         return chunk
 
     return keep
 
 
+_NO_COUNTS = (None, None, None)
 _UNSEEN = object()
 
 
