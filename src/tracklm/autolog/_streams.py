@@ -28,40 +28,51 @@ Keep = Callable[[Any], Any]
 """What to keep of a chunk (see :meth:`tracklm.integration.CallHandle.wrap_stream`)."""
 
 
+class _Watch:
+    """What a proxy reads at every chunk, in one object: an attribute of a ``wrapt`` proxy
+    costs several times one of a slot, and a proxy reads this one only."""
+
+    __slots__ = ("call", "chunks", "iterator", "keep")
+
+    def __init__(self, call: Call, keep: Keep | None) -> None:
+        self.call = call
+        self.chunks = None if call.raw_body else call.chunks
+        self.keep = keep
+        self.iterator: Any = None
+
+
 class StreamProxy(wrapt.ObjectProxy[Any]):
     """A synchronous stream (iterator, or iterable) of chunks."""
 
     def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
         super().__init__(wrapped)
-        self._self_call = call
-        self._self_chunks = None if call.raw_body else call.chunks
-        self._self_keep = keep
-        self._self_iterator: Any = None
+        self._self_watch = _Watch(call, keep)
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
-        iterator = self._self_iterator
+        watch = self._self_watch  # written out here: this runs for every chunk
+        iterator = watch.iterator
         if iterator is None:
             wrapped = self.__wrapped__
             iterator = wrapped if hasattr(type(wrapped), "__next__") else iter(wrapped)
-            self._self_iterator = iterator
+            watch.iterator = iterator
+        call = watch.call
         try:
             chunk = next(iterator)
         except StopIteration:
-            self._self_call.stream_ended(None)
+            call.stream_ended(None)
             raise
         except BaseException as exc:
-            self._self_call.stream_ended(exc)
+            call.stream_ended(exc)
             raise
-        call = self._self_call  # written out here: this runs for every chunk
         if not call.finished:  # read after close(): the record is gone to the flusher already
             if call.ttft_ns is None:
                 call.ttft_ns = perf_counter_ns()
-            chunks = self._self_chunks
+            chunks = watch.chunks
             if chunks is not None:
-                keep = self._self_keep
+                keep = watch.keep
                 if keep is None:
                     chunks.append(chunk)
                 else:  # written out here rather than in a function: a call per chunk costs
@@ -81,16 +92,16 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            self._self_call.stream_ended(exc_info[1], closed=True)
+            self._self_watch.call.stream_ended(exc_info[1], closed=True)
 
     def close(self) -> Any:
         try:
             return self.__wrapped__.close()
         finally:
-            self._self_call.stream_ended(None, closed=True)
+            self._self_watch.call.stream_ended(None, closed=True)
 
     def __del__(self) -> None:
-        self._self_call.stream_ended(None, closed=True)
+        self._self_watch.call.stream_ended(None, closed=True)
 
 
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
@@ -98,29 +109,28 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
 
     def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
         super().__init__(wrapped)
-        self._self_call = call
-        self._self_chunks = None if call.raw_body else call.chunks
-        self._self_keep = keep
+        self._self_watch = _Watch(call, keep)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
+        watch = self._self_watch
+        call = watch.call
         try:
             chunk = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
-            self._self_call.stream_ended(None)
+            call.stream_ended(None)
             raise
         except BaseException as exc:
-            self._self_call.stream_ended(exc)
+            call.stream_ended(exc)
             raise
-        call = self._self_call
         if not call.finished:
             if call.ttft_ns is None:
                 call.ttft_ns = perf_counter_ns()
-            chunks = self._self_chunks
+            chunks = watch.chunks
             if chunks is not None:
-                keep = self._self_keep
+                keep = watch.keep
                 if keep is None:
                     chunks.append(chunk)
                 else:  # written out here rather than in a function: a call per chunk costs
@@ -139,28 +149,28 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            self._self_call.stream_ended(exc_info[1], closed=True)
+            self._self_watch.call.stream_ended(exc_info[1], closed=True)
 
     async def close(self) -> Any:
         try:
             return await self.__wrapped__.close()
         finally:
-            self._self_call.stream_ended(None, closed=True)
+            self._self_watch.call.stream_ended(None, closed=True)
 
     async def aclose(self) -> Any:
         try:
             return await self.__wrapped__.aclose()
         finally:
-            self._self_call.stream_ended(None, closed=True)
+            self._self_watch.call.stream_ended(None, closed=True)
 
     def __del__(self) -> None:
-        self._self_call.stream_ended(None, closed=True)
+        self._self_watch.call.stream_ended(None, closed=True)
 
 
 def stream_call(stream: Any) -> Call | None:
     """The call of a proxy made by :func:`wrap`; None for anything else."""
     if type(stream) in (StreamProxy, AsyncStreamProxy):  # type() sees the proxy, not the SDK's
-        return stream._self_call  # type: ignore[no-any-return]
+        return stream._self_watch.call  # type: ignore[no-any-return]
     return None
 
 
