@@ -13,7 +13,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -129,7 +128,7 @@ class Call:
         self.raw_body = True
         self.chunks = pieces
 
-    def wrap_stream(self, stream: Any, keep: Callable[[Any], Any] | None = None) -> Any:
+    def wrap_stream(self, stream: Any, keep: _streams.Keep | None = None) -> Any:
         self.streamed = True
         if not self.raw_body:
             self.chunks = []
