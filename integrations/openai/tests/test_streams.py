@@ -80,7 +80,8 @@ def test_the_chunks_read_are_not_kept_alive_while_the_stream_goes_on(replay: Rep
         gc.collect()
         # type(), not isinstance(): that reads __class__, which loads the SDK's lazy module client
         alive = [o for o in gc.get_objects() if type(o) is ChatCompletionChunk]
-        assert [o for o in alive if o.id == stream_id] == []
+        # the SDK's own Stream.__iter__ holds the last chunk it yielded; none of the others
+        assert len([o for o in alive if o.id == stream_id]) <= 1
         text += "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     got = prediction(run)

@@ -129,10 +129,19 @@ class Call:
         self.chunks = pieces
 
     def wrap_stream(self, stream: Any, keep: _streams.Keep | None = None) -> Any:
+        self._streaming()
+        return _streams.wrap(stream, self, keep)
+
+    def watch_iterator(
+        self, iterator: Any, keep: _streams.Keep | None = None
+    ) -> _streams.Watch | _streams.AsyncWatch:
+        self._streaming()
+        return _streams.watch(iterator, self, keep)
+
+    def _streaming(self) -> None:
         self.streamed = True
         if not self.raw_body:
             self.chunks = []
-        return _streams.wrap(stream, self, keep)
 
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
         """The stream was exhausted, failed, closed or dropped: finish the call once."""

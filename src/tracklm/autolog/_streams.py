@@ -1,14 +1,21 @@
-"""Transparent proxies around an SDK's stream that see each chunk and finish the call once.
+"""Watching a stream's chunks: each one seen, the call finished exactly once.
 
-The proxy is a ``wrapt.ObjectProxy``, so ``isinstance(s, openai.Stream)`` holds and every
-attribute (``response``, ``close``...) is the stream's own. Per chunk it only appends the
-chunk (or what the integration's ``keep`` makes of it) to the call's list and, for the first,
-notes the time; the chunks are read on tracklm's background thread. Where the integration
-keeps the stream's raw body instead (:meth:`~tracklm.integration.CallHandle.keep_raw_body`),
-the proxy keeps no chunk.
+Two ways, one per-chunk path:
+
+- :class:`Watch` / :class:`AsyncWatch` iterate an iterator and see each chunk: it appends
+  the chunk (or what the integration's ``keep`` makes of it) to the call's list and, for the
+  first, notes the time; the chunks are read on tracklm's background thread. Where the
+  integration keeps the stream's raw body instead
+  (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), no chunk is kept. An SDK stream
+  object that pulls its chunks from an iterator of its own (a Stainless ``Stream``'s
+  ``_iterator``) gets a watch in its place: the caller keeps the SDK's object itself, and
+  nothing stands between them.
+- :class:`StreamProxy` / :class:`AsyncStreamProxy`, a ``wrapt.ObjectProxy`` around a stream
+  that cannot be watched from inside, so that ``isinstance(s, SDKStream)`` holds and every
+  attribute (``response``, ``close``...) is the stream's own; iterating it iterates its watch.
 
 The call is finished exactly once: when iteration ends or fails, on ``close()``, on leaving
-``with``, or when the proxy is garbage collected unfinished.
+``with``, or when the watch is garbage collected unfinished (dropped with its stream).
 """
 
 from __future__ import annotations
@@ -28,39 +35,24 @@ Keep = Callable[[Any], Any]
 """What to keep of a chunk (see :meth:`tracklm.integration.CallHandle.wrap_stream`)."""
 
 
-class _Watch:
-    """What a proxy reads at every chunk, in one object: an attribute of a ``wrapt`` proxy
-    costs several times one of a slot, and a proxy reads this one only."""
+class Watch:
+    """An iterator of a call's chunks: ``iterator``'s, each seen on its way to the caller."""
 
     __slots__ = ("call", "chunks", "iterator", "keep")
 
-    def __init__(self, call: Call, keep: Keep | None) -> None:
+    def __init__(self, iterator: Any, call: Call, keep: Keep | None) -> None:
+        self.iterator = iterator
         self.call = call
         self.chunks = None if call.raw_body else call.chunks
         self.keep = keep
-        self.iterator: Any = None
 
-
-class StreamProxy(wrapt.ObjectProxy[Any]):
-    """A synchronous stream (iterator, or iterable) of chunks."""
-
-    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
-        super().__init__(wrapped)
-        self._self_watch = _Watch(call, keep)
-
-    def __iter__(self) -> StreamProxy:
+    def __iter__(self) -> Watch:
         return self
 
     def __next__(self) -> Any:
-        watch = self._self_watch  # written out here: this runs for every chunk
-        iterator = watch.iterator
-        if iterator is None:
-            wrapped = self.__wrapped__
-            iterator = wrapped if hasattr(type(wrapped), "__next__") else iter(wrapped)
-            watch.iterator = iterator
-        call = watch.call
+        call = self.call  # written out here rather than in functions: this runs per chunk
         try:
-            chunk = next(iterator)
+            chunk = self.iterator.__next__()
         except StopIteration:
             call.stream_ended(None)
             raise
@@ -70,18 +62,80 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         if not call.finished:  # read after close(): the record is gone to the flusher already
             if call.ttft_ns is None:
                 call.ttft_ns = perf_counter_ns()
-            chunks = watch.chunks
+            chunks = self.chunks
             if chunks is not None:
-                keep = watch.keep
+                keep = self.keep
                 if keep is None:
                     chunks.append(chunk)
-                else:  # written out here rather than in a function: a call per chunk costs
+                else:
                     try:
                         chunks.append(keep(chunk))
                     except Exception as exc:  # the integration's code: keep the chunk itself
                         internal_error("reducing a stream's chunk failed", exc)
                         chunks.append(chunk)
         return chunk
+
+    def __del__(self) -> None:
+        self.call.stream_ended(None, closed=True)
+
+
+class AsyncWatch:
+    """An async iterator of a call's chunks: ``iterator``'s, each seen on its way."""
+
+    __slots__ = ("call", "chunks", "iterator", "keep")
+
+    def __init__(self, iterator: Any, call: Call, keep: Keep | None) -> None:
+        self.iterator = iterator
+        self.call = call
+        self.chunks = None if call.raw_body else call.chunks
+        self.keep = keep
+
+    def __aiter__(self) -> AsyncWatch:
+        return self
+
+    async def __anext__(self) -> Any:
+        call = self.call
+        try:
+            chunk = await self.iterator.__anext__()
+        except StopAsyncIteration:
+            call.stream_ended(None)
+            raise
+        except BaseException as exc:
+            call.stream_ended(exc)
+            raise
+        if not call.finished:
+            if call.ttft_ns is None:
+                call.ttft_ns = perf_counter_ns()
+            chunks = self.chunks
+            if chunks is not None:
+                keep = self.keep
+                if keep is None:
+                    chunks.append(chunk)
+                else:
+                    try:
+                        chunks.append(keep(chunk))
+                    except Exception as exc:
+                        internal_error("reducing a stream's chunk failed", exc)
+                        chunks.append(chunk)
+        return chunk
+
+    def __del__(self) -> None:
+        self.call.stream_ended(None, closed=True)
+
+
+class StreamProxy(wrapt.ObjectProxy[Any]):
+    """A synchronous stream (iterator, or iterable) of chunks; ``for`` iterates its watch."""
+
+    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
+        super().__init__(wrapped)
+        iterator = wrapped if hasattr(type(wrapped), "__next__") else iter(wrapped)
+        self._self_watch = Watch(iterator, call, keep)
+
+    def __iter__(self) -> Watch:
+        return self._self_watch
+
+    def __next__(self) -> Any:
+        return self._self_watch.__next__()
 
     def __enter__(self) -> Any:
         entered = self.__wrapped__.__enter__()
@@ -100,46 +154,19 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         finally:
             self._self_watch.call.stream_ended(None, closed=True)
 
-    def __del__(self) -> None:
-        self._self_watch.call.stream_ended(None, closed=True)
-
 
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
-    """An asynchronous stream (async iterator) of chunks."""
+    """An asynchronous stream (async iterator) of chunks; ``async for`` iterates its watch."""
 
     def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
         super().__init__(wrapped)
-        self._self_watch = _Watch(call, keep)
+        self._self_watch = AsyncWatch(wrapped, call, keep)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncWatch:
+        return self._self_watch
 
     async def __anext__(self) -> Any:
-        watch = self._self_watch
-        call = watch.call
-        try:
-            chunk = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            call.stream_ended(None)
-            raise
-        except BaseException as exc:
-            call.stream_ended(exc)
-            raise
-        if not call.finished:
-            if call.ttft_ns is None:
-                call.ttft_ns = perf_counter_ns()
-            chunks = watch.chunks
-            if chunks is not None:
-                keep = watch.keep
-                if keep is None:
-                    chunks.append(chunk)
-                else:  # written out here rather than in a function: a call per chunk costs
-                    try:
-                        chunks.append(keep(chunk))
-                    except Exception as exc:  # the integration's code: keep the chunk itself
-                        internal_error("reducing a stream's chunk failed", exc)
-                        chunks.append(chunk)
-        return chunk
+        return await self._self_watch.__anext__()
 
     async def __aenter__(self) -> Any:
         entered = await self.__wrapped__.__aenter__()
@@ -163,19 +190,31 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         finally:
             self._self_watch.call.stream_ended(None, closed=True)
 
-    def __del__(self) -> None:
-        self._self_watch.call.stream_ended(None, closed=True)
-
 
 def stream_call(stream: Any) -> Call | None:
-    """The call of a proxy made by :func:`wrap`; None for anything else."""
-    if type(stream) in (StreamProxy, AsyncStreamProxy):  # type() sees the proxy, not the SDK's
+    """The call of a proxy made by :func:`wrap` or a watch made by :func:`watch`; None for
+    anything else."""
+    kind = type(stream)  # type() sees the proxy, not the SDK's object
+    if kind is Watch or kind is AsyncWatch:
+        return stream.call  # type: ignore[no-any-return]
+    if kind is StreamProxy or kind is AsyncStreamProxy:
         return stream._self_watch.call  # type: ignore[no-any-return]
     return None
 
 
+def _is_async(stream: Any) -> bool:
+    return hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__")
+
+
 def wrap(stream: Any, call: Call, keep: Keep | None = None) -> Any:
     """The proxy that fits ``stream``: async when it is an async iterator."""
-    if hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__"):
+    if _is_async(stream):
         return AsyncStreamProxy(stream, call, keep)
     return StreamProxy(stream, call, keep)
+
+
+def watch(iterator: Any, call: Call, keep: Keep | None = None) -> Watch | AsyncWatch:
+    """The watch that fits ``iterator``: async when it is an async iterator."""
+    if _is_async(iterator):
+        return AsyncWatch(iterator, call, keep)
+    return Watch(iterator, call, keep)

@@ -166,12 +166,24 @@ class CallHandle(Protocol):
         garbage collector, which parsed chunks kept until the stream ends make run during
         the caller's calls). Should it raise, the chunk itself is kept."""
 
+    def watch_iterator(self, iterator: Any, keep: Callable[[Any], Any] | None = None) -> Any:
+        """Return an iterator (async if ``iterator`` is) over ``iterator``'s chunks that sees
+        each one and finishes the call as :meth:`wrap_stream` does, but is no proxy: for an
+        SDK stream object that pulls its chunks from an iterator of its own, put the watch in
+        that iterator's place, and the caller keeps the SDK's object itself, with nothing in
+        between (the least a stream can cost). Its ``close()`` then finishes the call only
+        where a hook of the integration says so (:func:`stream_call` finds the call)::
+
+            stream._iterator = call.watch_iterator(stream._iterator)
+            return stream
+        """
+
     def keep_raw_body(self, pieces: list[Any]) -> None:
         """Record the stream from ``pieces``, which the integration fills with the raw body as
         the SDK reads it (bytes or text, joined by ``Request.separator``), rather than from
-        the chunk objects; call it before :meth:`wrap_stream`, which then keeps no chunk.
-        Parsed chunks kept until a stream ends make the garbage collector run during the
-        caller's calls; text and bytes are not tracked by it."""
+        the chunk objects; call it before :meth:`wrap_stream` or :meth:`watch_iterator`,
+        which then keep no chunk. Parsed chunks kept until a stream ends make the garbage
+        collector run during the caller's calls; text and bytes are not tracked by it."""
 
 
 def _default_on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
@@ -223,8 +235,8 @@ def version_matches(version: str, specifier: str) -> bool:
 
 def stream_call(stream: Any) -> CallHandle | None:
     """The call whose stream ``stream`` is, when it is what :meth:`CallHandle.wrap_stream`
-    returned; None for anything else. For hooks that meet the stream again later, such as a
-    helper's ``close()`` that closes the HTTP response behind the proxy's back."""
+    or :meth:`CallHandle.watch_iterator` returned; None for anything else. For hooks that meet
+    the stream again later, such as its ``close()``."""
     from tracklm.autolog._streams import stream_call as call_of
 
     return call_of(stream)

@@ -7,11 +7,14 @@ that method's arguments (:func:`request_options`) and records what it returns
 (:class:`ResultHandler`, a target's ``on_result``):
 
 - a parsed object: recorded as it is;
-- ``Stream`` / ``AsyncStream``: watched by ``watch_stream`` (default: the core's transparent
-  proxy, :meth:`~tracklm.integration.CallHandle.wrap_stream`). Where the stream decodes its
-  body with the SDK's own ``sse_decoder`` class, the call is recorded from the raw bytes
-  that decoder reads (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), not from the
-  chunk objects, which are then not kept alive;
+- ``Stream`` / ``AsyncStream``: returned as they are, watched in place (:func:`watch_in_place`):
+  their ``_iterator``, which every way of reading them pulls from, becomes the core's
+  :meth:`~tracklm.integration.CallHandle.watch_iterator` of it, and their ``close()`` (which
+  leaving ``with`` calls) finishes the call through the targets of :func:`stream_targets`.
+  Where the stream decodes its body with the SDK's own ``sse_decoder`` class, the call is
+  recorded from the raw bytes that decoder reads
+  (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), not from the chunk objects, which
+  are then not kept alive;
 - a raw response whose body is read already (``with_raw_response``: ``LegacyAPIResponse``,
   or ``APIResponse`` in "raw" mode in some releases): recorded at once from those bytes as a
   :class:`~tracklm.integration.values.RawBody`; streamed, it is recorded through the stream
@@ -36,6 +39,7 @@ This module imports no SDK: the integration passes its SDK's classes::
         sse_decoder=SSEDecoder,  # from openai._streaming
     )
     Target("openai._base_client", "SyncAPIClient.request", start, reader, handle)
+    *stream_targets("openai._streaming", reader)
 
 and its ``start`` begins with ``options = request_options(args, kwargs)``; the
 ``CallStart.request`` must be a :class:`Request` (or a subclass).
@@ -49,10 +53,18 @@ from typing import Any, TypeVar
 
 import wrapt
 
-from tracklm.integration import CallHandle, CallStart
+from tracklm.integration import CallHandle, CallStart, Reader, Target, stream_call
 from tracklm.integration.values import RawBody, get
 
-__all__ = ["Options", "Request", "ResultHandler", "request_options"]
+__all__ = [
+    "Options",
+    "Request",
+    "ResultHandler",
+    "request_options",
+    "stream_targets",
+    "watch_in_place",
+    "watched_call",
+]
 
 T = TypeVar("T")
 
@@ -139,7 +151,7 @@ class ResultHandler:
         ``async_api_response``: its ``APIResponse`` / ``AsyncAPIResponse``;
         ``legacy_response``: its ``LegacyAPIResponse``, in releases that have one;
         ``watch_stream(call, stream)``: returns what the caller gets of a stream (default
-        ``call.wrap_stream(stream)``); ``sse_decoder``: the SDK's ``SSEDecoder``, the
+        :func:`watch_in_place`); ``sse_decoder``: the SDK's ``SSEDecoder``, the
         ``_decoder`` of a stream of server-sent events (others, such as Bedrock's, leave the
         call recorded from its chunk objects)."""
         self.streams = tuple(streams)
@@ -147,7 +159,7 @@ class ResultHandler:
         self.async_api_response = async_api_response
         self.legacy_response = legacy_response
         self.sse_decoder = sse_decoder
-        self._watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or _wrap
+        self._watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or watch_in_place
         self._kinds: dict[type, str] = {}
 
     def watch_stream(self, call: CallHandle, stream: Any) -> Any:
@@ -204,8 +216,44 @@ _PARSED, _STREAM, _LEGACY, _RESPONSE, _ASYNC_RESPONSE = (
 )  # fmt: skip
 
 
-def _wrap(call: CallHandle, stream: Any) -> Any:
-    return call.wrap_stream(stream)
+def watch_in_place(call: CallHandle, stream: Any) -> Any:
+    """Have the core see ``stream``'s chunks; returns ``stream`` itself (a stream without an
+    ``_iterator`` gets the core's proxy instead).
+
+    The SDK's object is what the caller gets: no proxy stands between them (``isinstance``
+    holds even for the exact-class checks of some releases, and nothing is added to the
+    first chunk's time but the watch). Its ``_iterator`` (made in ``__init__``, or on first
+    use by a cached property) becomes the core's watch of it."""
+    iterator = getattr(stream, "_iterator", None)
+    if iterator is None:
+        return call.wrap_stream(stream)
+    stream._iterator = call.watch_iterator(iterator)
+    return stream
+
+
+def watched_call(stream: Any) -> CallHandle | None:
+    """The call of a stream :func:`watch_in_place` watches; None for any other stream."""
+    found = getattr(stream, "__dict__", None)
+    return stream_call(found.get("_iterator")) if found is not None else None
+
+
+def finish_watched(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Before a watched stream's ``close()``: finish its call with the chunks seen so far.
+
+    A target's ``start`` hook that records nothing itself (it returns None)."""
+    call = watched_call(instance)
+    if call is not None:
+        call.done(None)
+
+
+def stream_targets(module: str, reader: Reader) -> list[Target]:
+    """The targets that finish a watched stream's call at its ``close()`` (which leaving
+    ``with`` calls): ``Stream.close`` and ``AsyncStream.close`` of ``module``
+    (``"openai._streaming"``)."""
+    return [Target(module, f"{cls}.close", finish_watched, reader) for cls in _STREAM_CLASSES]
+
+
+_STREAM_CLASSES = ("Stream", "AsyncStream")
 
 
 class _KeepingDecoder:

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
-from tracklm.integration.stainless import Request, request_options
-from tracklm_anthropic import _legacy, _stream_models, _streams
+from tracklm.integration.stainless import Request, request_options, stream_targets
+from tracklm_anthropic import _legacy, _stream_models
 from tracklm_anthropic._providers import provider_of
 from tracklm_anthropic._requests import read_request, snapshot
 from tracklm_anthropic._responses import read_events, read_message
@@ -70,6 +70,6 @@ class AnthropicIntegration(Integration):
         return [
             Target("anthropic._base_client", "SyncAPIClient.request", _start, reader, handle),
             Target("anthropic._base_client", "AsyncAPIClient.request", _start, reader, handle),
-            *_streams.targets(reader),
+            *stream_targets("anthropic._streaming", reader),
             *_legacy.targets(reader),
         ]

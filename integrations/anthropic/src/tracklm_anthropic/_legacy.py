@@ -3,14 +3,14 @@ stream.
 
 There, ``MessageStreamManager.__enter__`` makes the request and then builds its
 ``MessageStream`` from the response alone (a new ``Stream`` over the same HTTP response),
-dropping the stream the request returned. The request's own stream proxy would be finished
+dropping the stream the request returned. The request's own stream watch would be finished
 at once with nothing read, so for these helpers the call is recorded one level up:
 
 - the request made by such a helper (its ``X-Stainless-Stream-Helper`` header names it) is
   not recorded by the ``request`` wrapper;
 - the manager's ``__enter__`` / ``__aenter__`` is: its start reads the request the manager
   holds (the pending ``post`` call: a ``functools.partial``, or an unstarted coroutine), and
-  the ``MessageStream`` it returns is watched like a ``Stream`` (:mod:`._streams`): every
+  the ``MessageStream`` it returns is watched in place like a ``Stream``: every
   way of reading the helper (iteration, ``text_stream``, ``until_done()``,
   ``get_final_message()``) goes through its event iterator;
 - the helper's ``close()`` (also called when the manager's ``with`` ends) finishes the call.
@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracklm.integration import CallHandle, CallStart, Reader, Target
+from tracklm.integration.stainless import finish_watched, watch_in_place
 from tracklm_anthropic._providers import provider_of
 from tracklm_anthropic._requests import snapshot
-from tracklm_anthropic._streams import finish, watch
 
 STREAM_HELPER_HEADER: Final = "X-Stainless-Stream-Helper"
 # module -> (header value of its requests, [(stream class, its manager, the entering method)])
@@ -80,7 +80,7 @@ def targets(reader: Reader) -> list[Target]:
                 Target(
                     module_name, f"{manager_name}.{enter}", _start_manager, reader, watch_result
                 ),
-                Target(module_name, f"{stream_name}.close", finish, reader),
+                Target(module_name, f"{stream_name}.close", finish_watched, reader),
             ]
             legacy_helpers.add(header)
     return found
@@ -126,4 +126,4 @@ def _pending_post(manager: Any) -> tuple[Mapping[str, Any], Any] | None:
 
 def watch_result(call: CallHandle, start: CallStart, stream: Any) -> Any:
     """The manager's ``MessageStream``, watched in place."""
-    return watch(call, stream)
+    return watch_in_place(call, stream)

@@ -2,10 +2,10 @@
 
 The core's :class:`tracklm.integration.stainless.ResultHandler` records a ``Message``
 (``ParsedMessage`` from ``messages.parse``), raw responses (``with_raw_response``) and
-streaming ones (``with_streaming_response``), given the SDK's classes. What is Anthropic's
-own: ``Stream`` / ``AsyncStream`` are returned as they are, their events watched
-(:mod:`._streams`), as releases before 1.0 answer ``isinstance(s, Stream)`` for the exact
-class only; ``LegacyAPIResponse`` exists in old releases only.
+streaming ones (``with_streaming_response``), and the ``Stream`` / ``AsyncStream`` it
+returns as they are, their events watched in place (releases before 1.0 answer
+``isinstance(s, Stream)`` for the exact class only: a proxy would fail it), given the SDK's
+classes. What is Anthropic's own: ``LegacyAPIResponse`` exists in old releases only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from anthropic._response import APIResponse, AsyncAPIResponse
 from anthropic._streaming import SSEDecoder
 
 from tracklm.integration.stainless import ResultHandler
-from tracklm_anthropic._streams import watch
 
 
 def _legacy_response_class() -> type | None:
@@ -35,7 +34,6 @@ handle = ResultHandler(
     api_response=APIResponse,
     async_api_response=AsyncAPIResponse,
     legacy_response=_legacy_response_class(),
-    watch_stream=watch,
     sse_decoder=SSEDecoder,
 )
 """Record what ``request`` returned and return what the caller gets (a target's

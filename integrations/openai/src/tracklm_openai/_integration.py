@@ -19,7 +19,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from tracklm.integration import CallStart, Integration, RequestInfo, ResponseInfo, Target
-from tracklm.integration.stainless import request_options
+from tracklm.integration.stainless import request_options, stream_targets
 from tracklm_openai._requests import Request, read_request
 from tracklm_openai._responses import read_chunks, read_response
 
@@ -167,6 +167,7 @@ class OpenAIIntegration(Integration):
         targets = [
             Target("openai._base_client", "SyncAPIClient.request", _start, reader, handle),
             Target("openai._base_client", "AsyncAPIClient.request", _start, reader, handle),
+            *stream_targets("openai._streaming", reader),
         ]
         for module_name, classes in _HELPER_STREAMS:
             try:

@@ -2,7 +2,7 @@
 
 The core's :class:`tracklm.integration.stainless.ResultHandler` records parsed objects,
 streams and raw / streaming responses, given the SDK's classes. What is OpenAI's own: the
-``stream`` helpers (``chat.completions.stream``, ``responses.stream``) iterate the proxied
+``stream`` helpers (``chat.completions.stream``, ``responses.stream``) iterate the watched
 ``Stream`` but close its HTTP response themselves; :func:`finish_helper_stream` runs before
 their ``close()`` so the call ends when they do, not when they are garbage collected.
 """
@@ -16,8 +16,7 @@ from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import SSEDecoder
 
-from tracklm.integration import stream_call
-from tracklm.integration.stainless import ResultHandler
+from tracklm.integration.stainless import ResultHandler, watched_call
 
 handle = ResultHandler(
     streams=(Stream, AsyncStream),
@@ -34,7 +33,7 @@ def finish_helper_stream(instance: Any, args: tuple[Any, ...], kwargs: dict[str,
     """Before a helper stream's ``close()``: finish the call of the stream it wraps.
 
     A target's ``start`` hook that records nothing itself (it returns None)."""
-    # the helper iterates what ``request`` returned: the core's proxy of the stream
-    call = stream_call(getattr(instance, "_raw_stream", None))
+    # the helper iterates what ``request`` returned: the stream the core watches
+    call = watched_call(getattr(instance, "_raw_stream", None))
     if call is not None:
         call.done(None)
