@@ -45,7 +45,7 @@ from tracklm._config import getenv
 if TYPE_CHECKING:
     from tracklm.autolog._call_record import CallRecord
 
-__all__ = ["Span", "finish", "operation_name", "start_span"]
+__all__ = ["Span", "finish", "operation_name", "start_span", "tracing"]
 
 # -- names, from the GenAI semantic conventions ---------------------------------------------
 
@@ -201,11 +201,8 @@ def _tracer() -> trace.Tracer | None:
     return tracer
 
 
-def start_span(operation: str, model: str | None, provider: str, start_ns: int) -> Span | None:
-    """Start the call's span and make it current; None when there is nothing to record to.
-
-    ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
-    """
+def tracing() -> bool:
+    """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
     if _none_set(
         trace.get_tracer_provider,
         _GET_TRACER_PROVIDER,
@@ -213,6 +210,16 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
         "_TRACER_PROVIDER",
         "OTEL_PYTHON_TRACER_PROVIDER",
     ):
+        return False
+    return _tracer() is not None
+
+
+def start_span(operation: str, model: str | None, provider: str, start_ns: int) -> Span | None:
+    """Start the call's span and make it current; None when there is nothing to record to.
+
+    ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
+    """
+    if not tracing():
         return None
     tracer = _tracer()
     if tracer is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from tracklm.integration import (
     CallHandle,
@@ -82,10 +82,30 @@ class KeepingIntegration(FakeIntegration):
                 raise RuntimeError("keep bug")
             return chunk.upper()
 
-        def on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
-            if start.stream:
+        def on_result(call: CallHandle, result: Any) -> Any:
+            if call.start is not None and call.start.stream:
                 return call.wrap_stream(result, keep=keep)
             call.done(result)
             return result
 
         return [Target(self.package, "Client.generate", start, Reader(), on_result)]
+
+
+class LaterIntegration(FakeIntegration):
+    """Its target's start runs when the call finishes (``start_later``), and says when it did
+    in ``started``; a call to model "other" is not an LLM call."""
+
+    started: ClassVar[list[str]] = []
+
+    def targets(self) -> Sequence[Target]:
+        def later(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            self.started.append(str(args[0]))
+            return None if kwargs.get("model") == "other" else start(instance, args, kwargs)
+
+        def on_result(call: CallHandle, result: Any) -> Any:
+            if hasattr(result, "__next__"):  # watched without reading the start
+                return call.wrap_stream(result)
+            call.done(result)
+            return result
+
+        return [Target(self.package, "Client.generate", later, Reader(), on_result, True)]

@@ -280,8 +280,5 @@ def test_async_streams_broken_out_of_closed_or_never_read_give_one_row_each(
     with tracklm.start_run() as run:
         asyncio.run(calls())
 
-    assert [(r["outputs"], r["status"]) for r in predictions(run)] == [
-        ("x", "ok"),
-        (None, "ok"),
-        (None, "ok"),
-    ]
+    found = [(r["outputs"], r["status"]) for r in predictions(run)]  # in the order they ended
+    assert sorted(found, key=repr) == [("x", "ok"), (None, "ok"), (None, "ok")]

@@ -1,10 +1,12 @@
 """One LLM call in flight, from the wrapper to the records it becomes.
 
-On the caller's thread a :class:`Call` only holds references and timestamps. Once the call
-has finished it is queued to the run manager as is; there, on the background thread,
-:meth:`Call.expand` reads the request and response with the integration's reader, applies
-``redact`` and ``max_text_chars``, ends the span, and turns it into the predictions row, the
-run's params and the call's metrics.
+On the caller's thread a :class:`Call` only holds references and timestamps. Where its
+target allows (``Target.start_later``), even what the call is (the target's ``start``) and
+which run and step it goes to are found when it finishes, so that nothing of tracklm's but
+the least stands before a stream's first chunk. Once the call has finished it is queued to the
+run manager as is; there, on the background thread, :meth:`Call.expand` reads the request and
+response with the integration's reader, applies ``redact`` and ``max_text_chars``, ends the
+span, and turns it into the predictions row, the run's params and the call's metrics.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from tracklm import _run_manager, _telemetry
+from tracklm._context import active_runs
 from tracklm._random_ids import random_hex
 from tracklm._run_manager.records import AppendRows, LogMetric, LogParam, Record
 from tracklm._validation import MAX_PARAM_VALUE_LENGTH
-from tracklm.autolog import _streams
+from tracklm.autolog import _runs, _streams
 from tracklm.autolog._call_record import CallRecord
 from tracklm.autolog._options import AutologOptions
 from tracklm.autolog._shield import internal_error
@@ -40,24 +43,33 @@ _logged_lock = threading.Lock()
 # exit, before the last flush, so that its row (with what was read) is kept.
 _unfinished: dict[int, Call] = {}
 
+Start = Any  # the target's start hook: (instance, args, kwargs) -> CallStart | None
+LATER: Final[Any] = object()
+"""What a :class:`Call` is given for a start not made yet."""
+
 
 class Call:
     """The core's handle on one call (see :class:`tracklm.integration.CallHandle`)."""
 
     __slots__ = (
+        "_made",
+        "_start",
+        "args",
         "chunks",
         "client",
         "end_ns",
         "error",
         "finished",
+        "instance",
         "integration",
+        "kwargs",
         "options",
         "raw_body",
         "reader",
         "response",
         "run_id",
+        "runs",
         "span",
-        "start",
         "start_ns",
         "step",
         "streamed",
@@ -69,22 +81,30 @@ class Call:
     def __init__(
         self,
         integration: str,
-        start: CallStart,
+        start: Start,
+        made: CallStart | None,
         reader: Reader,
         options: AutologOptions,
-        client: TracklmClient,
-        run_id: str,
-        step: int,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> None:
+        """``made``: what ``start`` made of the call already, or :data:`LATER`; then
+        ``instance``, ``args`` and ``kwargs`` are kept for it until it is made."""
+        self.start_ns = time.perf_counter_ns()
+        self.wall_ns = time.time_ns()
         self.integration = integration
-        self.start = start
+        self._start = start
+        self._made: Any = made
         self.reader = reader
         self.options = options
-        self.client = client
-        self.run_id = run_id
-        self.step = step
-        self.wall_ns = time.time_ns()
-        self.start_ns = time.perf_counter_ns()
+        self.instance = instance
+        self.args: Any = args
+        self.kwargs: Any = kwargs
+        self.runs = active_runs.get()  # the caller's context, now: the run is found later
+        self.client: TracklmClient | None = None
+        self.run_id = ""
+        self.step = 0
         self.end_ns = 0
         self.ttft_ns: int | None = None
         self.response: Any = None
@@ -94,9 +114,28 @@ class Call:
         self.raw_body = False
         self.finished = False
         self.tracked = False
-        self.span = _telemetry.start_span(
-            start.operation, start.model, start.provider or integration, self.wall_ns
-        )
+        self.span: _telemetry.Span | None = None
+        if _telemetry.tracing():  # the span starts now, as the call does: it needs the start
+            made = self.start
+            if made is not None:
+                self.span = _telemetry.start_span(
+                    made.operation, made.model, made.provider or integration, self.wall_ns
+                )
+
+    @property
+    def start(self) -> CallStart | None:
+        """What the target's ``start`` made of the call (None: not recorded), made at first
+        use."""
+        made = self._made
+        if made is LATER:
+            try:
+                made = self._start(self.instance, self.args, self.kwargs)
+            except Exception as exc:
+                internal_error(f"starting to record a {self.integration} call failed", exc)
+                made = None
+            self._made = made
+            self.instance = self.args = self.kwargs = None
+        return made  # type: ignore[no-any-return]
 
     # -- caller's thread ---------------------------------------------------------------------
 
@@ -160,6 +199,10 @@ class Call:
         try:
             if self.tracked:
                 _unfinished.pop(id(self), None)
+            if self.start is None:  # not an LLM call after all
+                return
+            self.client, self.run_id, self.step = _runs.target_run(self.runs)
+            self.runs = ()
             self.client._manager.submit(self, block=False)  # type: ignore[arg-type]
         except Exception as exc:
             internal_error("queueing a call's record failed", exc)
@@ -169,7 +212,8 @@ class Call:
     def expand(self) -> list[Record]:
         """The records this call becomes: params, metrics and its predictions row."""
         record = self._record()
-        texts = _mask(record, self.start.secrets) if self.start.secrets else None
+        secrets = self._made.secrets
+        texts = _mask(record, secrets) if secrets else None
         end_wall_ns = self.wall_ns + (self.end_ns - self.start_ns)
         redact = self.options.redact
         if redact is not None:
@@ -190,7 +234,7 @@ class Call:
         ]
 
     def _record(self) -> CallRecord:
-        start = self.start
+        start: CallStart = self._made
         try:
             request = self.reader.request(start.request)
         except Exception as exc:
@@ -378,10 +422,12 @@ def _texts(
     return cells[0], cells[1]
 
 
-def _finish_unfinished() -> None:
-    """At exit: finish the calls the program left open (streams not read to the end)."""
+def _at_exit() -> None:
+    """Finish the calls the program left open (streams not read to the end), then end the
+    autolog runs: in this order, as a call finished now may be the first of its run."""
     for call in list(_unfinished.values()):
         call.stream_ended(None, closed=True)
+    _runs.end_autolog_runs()
 
 
 def _forget_in_child() -> None:
@@ -389,4 +435,4 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
-_run_manager.before_exit(_finish_unfinished)
+_run_manager.before_exit(_at_exit)

@@ -12,8 +12,8 @@ import os
 import threading
 from datetime import datetime, timezone
 
-from tracklm import _config, _fluent, _run_manager
-from tracklm._context import active_runs
+from tracklm import _config, _fluent
+from tracklm._fluent import ActiveRun
 from tracklm.client import TracklmClient
 from tracklm.entities import RunStatus
 
@@ -22,9 +22,9 @@ _steps: dict[str, itertools.count[int]] = {}
 _lock = threading.Lock()
 
 
-def target_run() -> tuple[TracklmClient, str, int]:
-    """(client, run id, step) for a call starting now in this context."""
-    stack = active_runs.get()
+def target_run(stack: tuple[ActiveRun, ...]) -> tuple[TracklmClient, str, int]:
+    """(client, run id, step) for a call made where ``stack`` was the context's active runs
+    (the next step of that run)."""
     if stack:
         client, run_id = stack[-1]._client, stack[-1].info.run_id
     else:
@@ -71,4 +71,3 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
-_run_manager.before_exit(end_autolog_runs)

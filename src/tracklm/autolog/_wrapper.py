@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from tracklm.autolog import _options, _optout, _runs
-from tracklm.autolog._calls import Call
+from tracklm.autolog import _options, _optout
+from tracklm.autolog._calls import LATER, Call
 from tracklm.autolog._shield import internal_error
 from tracklm.integration import Target
 
@@ -25,6 +25,7 @@ Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 def make(integration: str, target: Target, original: Any) -> Wrapper:
     """A wrapt wrapper for ``target`` (async when the original is a coroutine function)."""
     target_start = target.start
+    start_later = target.start_later
     on_result = target.on_result
     reader = target.reader
 
@@ -33,10 +34,14 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
         if options is None or _optout.is_disabled():
             return None
         try:
-            start = target_start(instance, args, kwargs)
-            if start is None:
+            if start_later:
+                return Call(
+                    integration, target_start, LATER, reader, options, instance, args, kwargs
+                )
+            made = target_start(instance, args, kwargs)
+            if made is None:
                 return None
-            return Call(integration, start, reader, options, *_runs.target_run())
+            return Call(integration, target_start, made, reader, options, None, (), {})
         except Exception as exc:
             internal_error(f"starting to record a {integration} call failed", exc)
             return None
@@ -46,7 +51,7 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
         if call.span is not None:
             _leave(call)
         try:
-            handed = on_result(call, call.start, value)
+            handed = on_result(call, value)
             if not call.finished:
                 call.returned()
             return handed

@@ -146,6 +146,12 @@ class Reader(Protocol):
 class CallHandle(Protocol):
     """The core's handle on one call in flight, given to a target's ``on_result``."""
 
+    @property
+    def start(self) -> CallStart | None:
+        """What the target's ``start`` made of this call; None when it is not an LLM call (it
+        is then not recorded, and ``on_result`` should hand back the result untouched). With
+        ``Target.start_later``, made here, at first use."""
+
     def done(self, response: Any) -> None:
         """The call returned ``response`` (read later by the reader). After
         :meth:`wrap_stream`, ``done(None)`` finishes the stream with the chunks seen so far.
@@ -186,8 +192,9 @@ class CallHandle(Protocol):
         collector run during the caller's calls; text and bytes are not tracked by it."""
 
 
-def _default_on_result(call: CallHandle, start: CallStart, result: Any) -> Any:
-    if start.stream:
+def _default_on_result(call: CallHandle, result: Any) -> Any:
+    start = call.start
+    if start is not None and start.stream:
         return call.wrap_stream(result)
     call.done(result)
     return result
@@ -203,9 +210,16 @@ class Target:
     """Called before the SDK method with (instance, args, kwargs); None means "not an LLM
     call, do not record"."""
     reader: Reader
-    on_result: Callable[[CallHandle, CallStart, Any], Any] = _default_on_result
-    """Called with the SDK's return value; returns what the caller gets (the same object,
-    or a transparent proxy of it)."""
+    on_result: Callable[[CallHandle, Any], Any] = _default_on_result
+    """Called with the call's handle and the SDK's return value; returns what the caller gets
+    (the same object, or a transparent proxy of it)."""
+    start_later: bool = False
+    """Call ``start`` when the call finishes (or when :attr:`CallHandle.start` is first
+    read), not before the SDK method: the caller's thread then does nothing before the
+    request but note the time and the context, and a stream's first chunk waits for nothing
+    else of tracklm's. Only where ``start`` reads what the call leaves as it was (the SDK's
+    own copy of the request, as a Stainless client's ``request`` gets it), and where
+    ``on_result`` reads :attr:`CallHandle.start` before it wraps anything."""
 
 
 class Integration(ABC):

@@ -38,8 +38,10 @@ This module imports no SDK: the integration passes its SDK's classes::
         legacy_response=LegacyAPIResponse,
         sse_decoder=SSEDecoder,  # from openai._streaming
     )
-    Target("openai._base_client", "SyncAPIClient.request", start, reader, handle)
-    *stream_targets("openai._streaming", reader)
+    targets = [
+        Target("openai._base_client", "SyncAPIClient.request", start, reader, handle),
+        *stream_targets("openai._streaming", reader),
+    ]
 
 and its ``start`` begins with ``options = request_options(args, kwargs)``; the
 ``CallStart.request`` must be a :class:`Request` (or a subclass).
@@ -53,7 +55,7 @@ from typing import Any, TypeVar
 
 import wrapt
 
-from tracklm.integration import CallHandle, CallStart, Reader, Target, stream_call
+from tracklm.integration import CallHandle, Reader, Target, stream_call
 from tracklm.integration.values import RawBody, get
 
 __all__ = [
@@ -177,13 +179,16 @@ class ResultHandler:
         ``isinstance()`` is true for the exact class only)."""
         return issubclass(type(value), self.streams)
 
-    def __call__(self, call: CallHandle, start: CallStart, result: Any) -> Any:
+    def __call__(self, call: CallHandle, result: Any) -> Any:
         kind = self._kinds.get(type(result)) or self._kind_of(type(result))
         if kind is _PARSED:
             call.done(result)
             return result
-        if kind is _STREAM:
-            return self.watch_stream(call, result)
+        if kind is _STREAM:  # watched in place, the caller's object untouched: even if the
+            return self.watch_stream(call, result)  # call turns out not to be recorded
+        start = call.start
+        if start is None:
+            return result
         content = _content(result)
         if content is not None and not start.stream:
             call.done(RawBody(content))

@@ -124,6 +124,6 @@ def _pending_post(manager: Any) -> tuple[Mapping[str, Any], Any] | None:
     return None
 
 
-def watch_result(call: CallHandle, start: CallStart, stream: Any) -> Any:
+def watch_result(call: CallHandle, stream: Any) -> Any:
     """The manager's ``MessageStream``, watched in place."""
     return watch_in_place(call, stream)

@@ -94,7 +94,7 @@ def _starter(operation: str, stream: bool) -> Any:
     return start
 
 
-def _stream_result(call: CallHandle, start: CallStart, stream: Any) -> Any:
+def _stream_result(call: CallHandle, stream: Any) -> Any:
     return call.wrap_stream(stream, keep=chunk_keeper())
 
 

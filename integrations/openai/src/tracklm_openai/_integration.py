@@ -164,11 +164,12 @@ class OpenAIIntegration(Integration):
         from tracklm_openai._raw import finish_helper_stream, handle
 
         reader = _Reader()
+        # the body the SDK built is its own copy (see _requests): the call is read when it ends
         targets = [
-            Target("openai._base_client", "SyncAPIClient.request", _start, reader, handle),
-            Target("openai._base_client", "AsyncAPIClient.request", _start, reader, handle),
-            *stream_targets("openai._streaming", reader),
+            Target("openai._base_client", f"{cls}.request", _start, reader, handle, True)
+            for cls in ("SyncAPIClient", "AsyncAPIClient")
         ]
+        targets += stream_targets("openai._streaming", reader)
         for module_name, classes in _HELPER_STREAMS:
             try:
                 module = importlib.import_module(module_name)
