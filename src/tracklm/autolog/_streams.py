@@ -35,8 +35,8 @@ Keep = Callable[[Any], Any]
 """What to keep of a chunk (see :meth:`tracklm.integration.CallHandle.wrap_stream`)."""
 
 
-class Watch:
-    """An iterator of a call's chunks: ``iterator``'s, each seen on its way to the caller."""
+class _Watching:
+    """What a watch holds: the iterator it reads, the call, where the chunks go."""
 
     __slots__ = ("call", "chunks", "iterator", "keep")
 
@@ -45,6 +45,15 @@ class Watch:
         self.call = call
         self.chunks = None if call.raw_body else call.chunks
         self.keep = keep
+
+    def __del__(self) -> None:  # dropped unfinished, with its stream
+        self.call.stream_ended(None, closed=True)
+
+
+class Watch(_Watching):
+    """An iterator of a call's chunks: ``iterator``'s, each seen on its way to the caller."""
+
+    __slots__ = ()
 
     def __iter__(self) -> Watch:
         return self
@@ -75,20 +84,11 @@ class Watch:
                         chunks.append(chunk)
         return chunk
 
-    def __del__(self) -> None:
-        self.call.stream_ended(None, closed=True)
 
-
-class AsyncWatch:
+class AsyncWatch(_Watching):
     """An async iterator of a call's chunks: ``iterator``'s, each seen on its way."""
 
-    __slots__ = ("call", "chunks", "iterator", "keep")
-
-    def __init__(self, iterator: Any, call: Call, keep: Keep | None) -> None:
-        self.iterator = iterator
-        self.call = call
-        self.chunks = None if call.raw_body else call.chunks
-        self.keep = keep
+    __slots__ = ()
 
     def __aiter__(self) -> AsyncWatch:
         return self
@@ -118,9 +118,6 @@ class AsyncWatch:
                         internal_error("reducing a stream's chunk failed", exc)
                         chunks.append(chunk)
         return chunk
-
-    def __del__(self) -> None:
-        self.call.stream_ended(None, closed=True)
 
 
 class StreamProxy(wrapt.ObjectProxy[Any]):
