@@ -36,10 +36,12 @@ What is never changed
 
 Streams and raw responses
     A stream's row is finished once: when it is exhausted, closed, left by ``with``, fails,
-    or is dropped unread. A ``with_streaming_response`` result is recorded from what the
-    caller reads of it (``parse()``, ``read()``, ``text()``, ``json()``; a body read with
-    ``iter_bytes()`` / ``iter_text()`` / ``iter_lines()`` counts as a stream, with its time
-    to the first piece), and finished when it is closed or dropped.
+    or is dropped unfinished (when the garbage collector frees it: the SDK's ``Stream`` holds
+    a reference cycle of its own), and at the latest at exit. A ``with_streaming_response``
+    result is recorded from what the caller reads of it (``parse()``, ``read()``,
+    ``text()``, ``json()``; a body read with ``iter_bytes()`` / ``iter_text()`` /
+    ``iter_lines()`` counts as a stream, with its time to the first piece), and finished
+    when it is closed or dropped.
 
 Supported releases: :attr:`OpenAIIntegration.supported`; with another release installed,
 calls are not recorded and tracklm says so once in its log.

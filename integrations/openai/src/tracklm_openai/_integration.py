@@ -45,7 +45,7 @@ _PROVIDERS: Final = {
     "generativelanguage.googleapis.com": "gcp.gemini",
 }
 _AZURE_HOSTS: Final = (".openai.azure.com", ".cognitiveservices.azure.com")
-# the helpers' stream classes, whose close() ends the HTTP response behind the proxy's back
+# the helpers' stream classes, whose close() ends the HTTP response behind the watch's back
 _HELPER_STREAMS: Final = (
     (
         "openai.lib.streaming.chat._completions",
