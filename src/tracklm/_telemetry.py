@@ -201,8 +201,8 @@ def _tracer() -> trace.Tracer | None:
     return tracer
 
 
-def tracing() -> bool:
-    """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
+def _active_tracer() -> trace.Tracer | None:
+    """The tracer of the configured OpenTelemetry SDK; None when there is none (cheaply)."""
     if _none_set(
         trace.get_tracer_provider,
         _GET_TRACER_PROVIDER,
@@ -210,8 +210,13 @@ def tracing() -> bool:
         "_TRACER_PROVIDER",
         "OTEL_PYTHON_TRACER_PROVIDER",
     ):
-        return False
-    return _tracer() is not None
+        return None
+    return _tracer()
+
+
+def tracing() -> bool:
+    """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
+    return _active_tracer() is not None
 
 
 def start_span(operation: str, model: str | None, provider: str, start_ns: int) -> Span | None:
@@ -219,9 +224,7 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
     ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
     """
-    if not tracing():
-        return None
-    tracer = _tracer()
+    tracer = _active_tracer()
     if tracer is None:
         return None
     for key in _SUPPRESS_KEYS:

@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -43,7 +44,8 @@ _logged_lock = threading.Lock()
 # exit, before the last flush, so that its row (with what was read) is kept.
 _unfinished: dict[int, Call] = {}
 
-Start = Any  # the target's start hook: (instance, args, kwargs) -> CallStart | None
+Start = Callable[[Any, tuple[Any, ...], dict[str, Any]], CallStart | None]
+"""A target's ``start`` hook."""
 LATER: Final[Any] = object()
 """What a :class:`Call` is given for a start not made yet."""
 
@@ -86,8 +88,8 @@ class Call:
         reader: Reader,
         options: AutologOptions,
         instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        args: tuple[Any, ...] | None,
+        kwargs: dict[str, Any] | None,
     ) -> None:
         """``made``: what ``start`` made of the call already, or :data:`LATER`; then
         ``instance``, ``args`` and ``kwargs`` are kept for it until it is made."""

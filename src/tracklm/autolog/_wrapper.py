@@ -41,7 +41,7 @@ def make(integration: str, target: Target, original: Any) -> Wrapper:
             made = target_start(instance, args, kwargs)
             if made is None:
                 return None
-            return Call(integration, target_start, made, reader, options, None, (), {})
+            return Call(integration, target_start, made, reader, options, None, None, None)
         except Exception as exc:
             internal_error(f"starting to record a {integration} call failed", exc)
             return None

@@ -146,14 +146,12 @@ class ResultHandler:
         api_response: type,
         async_api_response: type,
         legacy_response: type | None = None,
-        watch_stream: Callable[[CallHandle, Any], Any] | None = None,
         sse_decoder: type | None = None,
     ) -> None:
         """``streams``: the SDK's ``Stream`` and ``AsyncStream``; ``api_response`` /
         ``async_api_response``: its ``APIResponse`` / ``AsyncAPIResponse``;
         ``legacy_response``: its ``LegacyAPIResponse``, in releases that have one;
-        ``watch_stream(call, stream)``: returns what the caller gets of a stream (default
-        :func:`watch_in_place`); ``sse_decoder``: the SDK's ``SSEDecoder``, the
+        ``sse_decoder``: the SDK's ``SSEDecoder``, the
         ``_decoder`` of a stream of server-sent events (others, such as Bedrock's, leave the
         call recorded from its chunk objects)."""
         self.streams = tuple(streams)
@@ -161,7 +159,6 @@ class ResultHandler:
         self.async_api_response = async_api_response
         self.legacy_response = legacy_response
         self.sse_decoder = sse_decoder
-        self._watch_stream: Callable[[CallHandle, Any], Any] = watch_stream or watch_in_place
         self._kinds: dict[type, str] = {}
 
     def watch_stream(self, call: CallHandle, stream: Any) -> Any:
@@ -172,7 +169,7 @@ class ResultHandler:
             pieces: list[Any] = []
             stream._decoder = _KeepingDecoder(decoder, pieces)
             call.keep_raw_body(pieces)
-        return self._watch_stream(call, stream)
+        return watch_in_place(call, stream)
 
     def is_stream(self, value: Any) -> bool:
         """True for an instance of the SDK's stream classes (by class, as some releases'
