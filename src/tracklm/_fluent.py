@@ -279,8 +279,11 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
 def flush(timeout: float | None = None) -> FlushResult:
     """Wait until everything logged so far is in the store, for at most ``timeout`` seconds.
 
-    Returns what was written, what is still pending (buffered, or kept in the journal while the
-    store refuses writes) and what was dropped, since this process started.
+    Records the store refused meanwhile (another process held its lock) are retried every
+    50 ms until then. Without a timeout, returns once each record is in the store or, while
+    the store refuses writes, safe in the journal. Returns what was written, what is still
+    pending (buffered, or kept in the journal) and what was dropped, since this process
+    started.
     """
     return _client().flush(timeout)
 

@@ -468,7 +468,9 @@ class TracklmClient:
     # -- delivery ----------------------------------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> FlushResult:
-        """Wait until everything logged so far is in the store (or journaled); see FlushResult."""
+        """Wait until everything logged so far is in the store, for at most ``timeout``
+        seconds (without one: until each record is in the store or the journal); see
+        :func:`tracklm.flush`."""
         return self._manager.flush(timeout)
 
     def _sync(self) -> None:

@@ -40,21 +40,39 @@ for i in range(5):
 assert tracklm.flush(timeout=30).ok
 
 write = SQLiteStore.write_batch
-stuck = threading.Event()
-def hang(self, batch):
-    stuck.set()
-    time.sleep(300)  # a store that never answers (a dead network file system)
+guard, stuck = threading.Lock(), threading.Event()
+hanging, writing = False, 0
+def write_or_hang(self, batch):
+    global writing
+    with guard:
+        stalled = hanging
+        writing += not stalled
+    if stalled:
+        stuck.set()
+        time.sleep(300)  # a store that never answers (a dead network file system)
+    try:
+        return write(self, batch)
+    finally:
+        with guard:
+            writing -= 1
+SQLiteStore.write_batch = write_or_hang
+def hang_from_now():
+    global hanging
+    with guard:
+        hanging = True
+    while writing:  # a write already under way (a retry meeting the lock) ends first
+        time.sleep(0.01)
 if os.environ.get("WITH_JOURNAL"):
     print("lock", flush=True)
     sys.stdin.readline()  # the test holds the store's lock now
     for i in range(5, 10):
         chat.create(model="m", messages=[{"role": "user", "content": f"call {i}"}])
-    assert tracklm.flush(timeout=10).pending > 0  # journaled
-    SQLiteStore.write_batch = hang
+    assert tracklm.flush(timeout=1).pending > 0  # journaled
+    hang_from_now()
     print("unlock", flush=True)
     sys.stdin.readline()  # the lock is gone: the writer replays the journal, and hangs
 else:
-    SQLiteStore.write_batch = hang
+    hang_from_now()
     for i in range(5, 10):
         chat.create(model="m", messages=[{"role": "user", "content": f"call {i}"}])
 assert stuck.wait(30)

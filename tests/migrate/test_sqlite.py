@@ -213,7 +213,7 @@ def test_records_a_dead_process_left_in_the_sources_journal_are_migrated(
         with tracklm.start_run(run_name="journaled") as run:
             for i in range(50):
                 tracklm.log_metric("value", i, step=i)
-            result = tracklm.flush(timeout=10)
+            result = tracklm.flush(timeout=0.5)
             print(run.info.run_id, result.pending, flush=True)
             time.sleep(60)
         """,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
+import sys
+import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +35,7 @@ def test_records_logged_while_another_process_holds_the_lock_all_arrive(
         for i in range(300):
             tracklm.log_metric("during", i, step=i)
             tracklm.log_table({"i": [i]}, "rows.csv")
-        held = tracklm.flush(timeout=5)
+        held = tracklm.flush(timeout=0.5)
         assert held.pending == 600  # kept in the journal, reported, not lost
         assert held.dropped == 0
         holder.release()
@@ -54,7 +59,7 @@ def test_a_journal_left_by_a_killed_process_is_replayed_by_the_next_one(
     with tracklm.start_run(run_name="orphan") as run:
         for i in range(500):
             tracklm.log_metric("value", i, step=i)
-        result = tracklm.flush(timeout=10)
+        result = tracklm.flush(timeout=0.5)
         print(run.info.run_id, result.pending, flush=True)
         time.sleep(60)
     """
@@ -106,10 +111,120 @@ def test_records_are_held_in_memory_when_even_the_journal_cannot_be_written(
         monkeypatch.setattr(journal_module.Journal, "append", refuse)
         for i in range(50):
             tracklm.log_metric("m", i, step=i)
-        result = tracklm.flush(timeout=5)
+        result = tracklm.flush(timeout=0.5)
         assert (result.pending, result.dropped) == (50, 0)
         monkeypatch.undo()
         holder.release()
     time.sleep(0.1)
     assert tracklm.flush(timeout=30).ok
     assert len(tracklm.TracklmClient().get_metric_history(run.info.run_id, "m")) == 50
+
+
+def test_flush_retries_the_journal_until_the_store_takes_it_within_the_timeout(
+    store_dir: Path,
+) -> None:
+    """A lock held for a moment by another process delays records; it does not leave them
+    in the journal for a later process when the caller gave flush time to wait."""
+    with tracklm.start_run() as run:
+        tracklm.log_metric("before", 1.0)
+        assert tracklm.flush().ok
+        holder = WriteLockHolder(_db(store_dir))
+        for i in range(100):
+            tracklm.log_metric("during", i, step=i)
+        assert tracklm.flush(timeout=0.5).pending == 100  # refused, journaled
+        threading.Timer(0.5, holder.release).start()
+        result = tracklm.flush(timeout=30)
+    assert (result.pending, result.dropped) == (0, 0)
+    history = tracklm.TracklmClient().get_metric_history(run.info.run_id, "during")
+    assert [m.value for m in history] == [float(i) for i in range(100)]
+
+
+def test_the_exit_flush_writes_the_journal_once_the_store_takes_writes_again(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    tracklm.TracklmClient().list_experiments()  # create the store
+    code = """
+    import sys, tracklm
+    with tracklm.start_run(run_name="leaving") as run:
+        tracklm.log_metric("value", 1.0)
+        assert tracklm.flush().ok
+        print(run.info.run_id, flush=True)
+        sys.stdin.readline()  # the test takes the store's lock meanwhile
+        for i in range(200):
+            tracklm.log_metric("value", i, step=i)
+        print(tracklm.flush(timeout=0.5).pending, flush=True)
+        sys.stdin.readline()  # the test releases the lock in a moment
+    """
+    env = env_for(store_dir, tmp_path / "journal", TRACKLM_EXIT_TIMEOUT="30")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    holder = WriteLockHolder(_db(store_dir))
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    assert int(proc.stdout.readline()) == 200  # refused, journaled
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    threading.Timer(0.5, holder.release).start()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "not yet in the store" not in err
+
+    # read with no journal of the other process's left to adopt: it wrote everything itself
+    assert not any((tmp_path / "journal").rglob("*.jsonl"))
+    history = tracklm.TracklmClient().get_metric_history(run_id, "value")
+    assert len(history) == 201
+    assert tracklm.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_journal_folder_is_never_adopted_while_its_owner_sets_it_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process scanning for orphans between the owner making its folder and locking
+    it would take the free lock, adopt the empty folder and delete it under the owner."""
+    owner = journal_module.Journal(tmp_path)
+    scanner = journal_module.Journal(tmp_path)
+    adopted: list[Path] = []
+    real_flock = journal_module.fcntl.flock
+
+    def flock_after_a_scan(fd: int, operation: int) -> None:
+        if operation == journal_module.fcntl.LOCK_EX:  # the owner's blocking lock
+            for folder, _segments in scanner.orphans():
+                adopted.append(folder)
+                shutil.rmtree(folder)
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(journal_module.fcntl, "flock", flock_after_a_scan)
+    owner.append(Batch([LogMetric("r", "m", 1.0, 0, 1)]))
+    monkeypatch.undo()
+
+    assert adopted == []
+    (segment,) = owner.segments()
+    assert [len(b.records) for b in journal_module.read_batches(segment)] == [1]
+    assert [p.name for p in tmp_path.iterdir()] == [owner.owner_dir.name]  # no staging left
+    assert list(scanner.orphans()) == []  # its owner is alive
+    owner.close()
+
+
+def test_a_journal_whose_folder_was_deleted_makes_it_again(tmp_path: Path) -> None:
+    journal = journal_module.Journal(tmp_path)
+    journal.append(Batch([LogMetric("r", "m", 1.0, 0, 1)]))
+    shutil.rmtree(journal.owner_dir)  # say, a user clearing their cache folder
+    assert journal.segments() == []
+    assert not journal.has_pending()  # nothing to wait for: those records are gone
+    journal.append(Batch([LogMetric("r", "m", 2.0, 0, 2)]))
+    (segment,) = journal.segments()
+    assert [b.records for b in journal_module.read_batches(segment)] == [
+        [LogMetric("r", "m", 2.0, 0, 2)]
+    ]
+    segment.unlink()  # as a replay does
+    journal.close()
+    assert list(tmp_path.iterdir()) == []

@@ -30,7 +30,7 @@ def test_records_wait_in_the_journal_while_the_store_refuses_and_all_arrive_afte
             for i in range(300):
                 tracklm.log_metric("during", i, step=i)
                 tracklm.log_table({"i": [i]}, "rows.csv")
-            held = tracklm.flush(timeout=5)
+            held = tracklm.flush(timeout=0.5)
             assert held.pending == 600  # kept in the journal, reported, not lost
             assert held.dropped == 0
         finally:

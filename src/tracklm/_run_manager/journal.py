@@ -30,6 +30,7 @@ from tracklm._run_manager.records import Batch
 logger = logging.getLogger("tracklm.journal")
 
 _LOCK_NAME = "owner.lock"
+_STAGING_PREFIX = ".new-"
 
 
 def default_journal_root() -> Path:
@@ -81,6 +82,13 @@ class Journal:
         """Close the current segment and return this process's segments, oldest first."""
         self._close_segment()
         if not self.owner_dir.exists():
+            if self.pending_records:
+                logger.warning(
+                    "tracklm's journal folder %s was deleted with %d records in it",
+                    self.owner_dir,
+                    self.pending_records,
+                )
+                self.pending_records = 0  # nothing left to wait for
             return []
         return sorted(self.owner_dir.glob("*.jsonl"), key=lambda p: int(p.stem))
 
@@ -107,14 +115,34 @@ class Journal:
         self.pending_records = 0
 
     def _open_segment(self) -> int:
-        if self._lock_fd is None:
-            private_dirs(self.owner_dir)
-            fd = os.open(self.owner_dir / _LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._lock_fd = fd
+        if self._lock_fd is None or not self.owner_dir.is_dir():  # (or its folder was deleted)
+            self._own_folder()
         self._segment_no += 1
         path = self.owner_dir / f"{self._segment_no}.jsonl"
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def _own_folder(self) -> None:
+        """Make this process's folder, its lock already held when the folder appears.
+
+        Made under a hidden name, locked, then renamed: a folder another process finds under
+        its final name always has a live owner's lock or none, never a lock still to come
+        (that process would adopt the folder, delete it, and leave this one writing nowhere).
+        """
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+        private_dirs(self.root)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))  # mode 0700
+        fd = os.open(staging / _LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            staging.rename(self.owner_dir)
+        except OSError:
+            os.close(fd)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._lock_fd = fd
 
     def _close_segment(self) -> None:
         if self._segment_fd is not None:
@@ -132,7 +160,11 @@ class Journal:
         if not self.root.exists():
             return
         for folder in sorted(self.root.iterdir()):
-            if folder == self.owner_dir or not folder.is_dir():
+            if (
+                folder == self.owner_dir
+                or folder.name.startswith(_STAGING_PREFIX)
+                or not folder.is_dir()
+            ):
                 continue
             try:
                 fd = os.open(folder / _LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)

@@ -158,19 +158,31 @@ class RunManager:
             time.sleep(self.NUDGE_FOR)
 
     def flush(self, timeout: float | None = None) -> FlushResult:
-        """Wait until every record submitted so far is in the store or the journal.
+        """Wait until every record submitted so far is in the store, for at most ``timeout``
+        seconds; without a timeout, until each is in the store or, refused, in the journal.
 
-        Journals left by processes that died are written first: a process that only reads
-        flushes before each read, so it reads their records too.
+        Within a timeout, journaled records are retried every ``INTERVAL``: a store refuses
+        writes mostly while another process holds its lock, which lasts a moment. Journals
+        left by processes that died are written first: a process that only reads flushes
+        before each read, so it reads their records too.
         """
         if self._thread is None or self._pid != os.getpid():
             self._start()
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
             self._next_orphan_scan = 0.0  # and the journals of processes gone since
             marker = _FlushMarker()
             self._buffer.append(marker)
             self._wakeup.set()
-            marker.done.wait(timeout)
+            if deadline is None:
+                marker.done.wait()
+                break
+            if not marker.done.wait(max(0.0, deadline - time.monotonic())):
+                break
+            left = deadline - time.monotonic()
+            if not self._backlog() or left <= 0:
+                break
+            time.sleep(min(self.INTERVAL, left))
         return self.result()
 
     def result(self) -> FlushResult:
@@ -219,11 +231,13 @@ class RunManager:
         """Flush for at most ``timeout`` seconds, then journal what is left (at exit)."""
         if self._closed or self._pid != os.getpid():
             return self.result()
+        deadline = time.monotonic() + timeout
         thread = self._thread
         if thread is not None and thread.is_alive():
+            self.flush(timeout)  # into the store while time is left, not only the journal
             self._stopping = True
             self._wakeup.set()
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._closed = True
         self._thread = None  # a record logged after this starts a new flusher
         if thread is not None and thread.is_alive():
