@@ -474,7 +474,9 @@ class TracklmClient:
         return self._manager.flush(timeout)
 
     def _sync(self) -> None:
-        self._manager.flush(READ_FLUSH_TIMEOUT)
+        # records the store refuses stay journaled: a read does not wait for the store to
+        # take them (a read-only store never would)
+        self._manager.flush(READ_FLUSH_TIMEOUT, retry=False)
 
 
 def _param_overwrite(run_id: str, key: str, previous: str, text: str) -> ParamOverwrite:

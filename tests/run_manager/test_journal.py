@@ -228,3 +228,30 @@ def test_a_journal_whose_folder_was_deleted_makes_it_again(tmp_path: Path) -> No
     segment.unlink()  # as a replay does
     journal.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_tries_the_journal_once_and_does_not_wait_for_the_store_to_take_it(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read flushes first; were it to retry a refusing store (read-only, or locked for
+    long) until the read's timeout, every read would take that long."""
+    with tracklm.start_run() as run:
+        tracklm.log_metric("before", 1.0)
+        assert tracklm.flush().ok
+        holder = WriteLockHolder(_db(store_dir))
+        try:
+            tracklm.log_metric("during", 1.0)
+            assert tracklm.flush(timeout=0.3).pending == 1
+            attempts: list[int] = []
+            write = SQLiteStore.write_batch
+
+            def counted(self: SQLiteStore, batch: Batch) -> None:
+                attempts.append(len(batch.records))
+                write(self, batch)
+
+            monkeypatch.setattr(SQLiteStore, "write_batch", counted)
+            assert tracklm.get_run(run.info.run_id).data.metrics == {"before": 1.0}
+            assert len(attempts) <= 1  # the journal's replay, refused: the read goes on
+        finally:
+            holder.release()
+    assert tracklm.flush(timeout=30).ok

@@ -157,9 +157,10 @@ class RunManager:
             self._nudged_at = now
             time.sleep(self.NUDGE_FOR)
 
-    def flush(self, timeout: float | None = None) -> FlushResult:
+    def flush(self, timeout: float | None = None, *, retry: bool = True) -> FlushResult:
         """Wait until every record submitted so far is in the store, for at most ``timeout``
-        seconds; without a timeout, until each is in the store or, refused, in the journal.
+        seconds; without a timeout, or with ``retry=False``, until each is in the store or,
+        refused, in the journal.
 
         Within a timeout, journaled records are retried every ``INTERVAL``: a store refuses
         writes mostly while another process holds its lock, which lasts a moment. Journals
@@ -168,21 +169,20 @@ class RunManager:
         """
         if self._thread is None or self._pid != os.getpid():
             self._start()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None or not retry else time.monotonic() + timeout
+        wait = timeout
         while self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
             self._next_orphan_scan = 0.0  # and the journals of processes gone since
             marker = _FlushMarker()
             self._buffer.append(marker)
             self._wakeup.set()
-            if deadline is None:
-                marker.done.wait()
+            if not marker.done.wait(wait) or deadline is None:
                 break
-            if not marker.done.wait(max(0.0, deadline - time.monotonic())):
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not self._backlog():
                 break
-            left = deadline - time.monotonic()
-            if not self._backlog() or left <= 0:
-                break
-            time.sleep(min(self.INTERVAL, left))
+            time.sleep(min(self.INTERVAL, wait))
+            wait = max(0.0, deadline - time.monotonic())
         return self.result()
 
     def result(self) -> FlushResult:
