@@ -90,45 +90,39 @@ def chunk_keeper() -> Callable[[Any], Any]:
     several candidates, a blocked prompt. Runs on the caller's thread at every chunk:
     attribute reads only.
     """
-    # the model version, response id and token counts of the chunk before
-    model: Any = _UNSEEN
-    response_id: Any = _UNSEEN
-    counts: Any = _UNSEEN
+    before: Any = _UNSEEN  # the model version, response id and token counts of the chunk before
 
     def keep(chunk: Any) -> Any:
-        nonlocal model, response_id, counts
-        # response_id is missing from releases before 1.2x
-        this_model, this_id = chunk.model_version, getattr(chunk, "response_id", None)
+        nonlocal before
         usage = chunk.usage_metadata
-        these_counts = (
-            _NO_COUNTS
+        # response_id is missing from releases before 1.2x
+        these = (
+            chunk.model_version,
+            getattr(chunk, "response_id", None),
+            None
             if usage is None
-            else (usage.prompt_token_count, usage.candidates_token_count, usage.total_token_count)
+            else (usage.prompt_token_count, usage.candidates_token_count, usage.total_token_count),
         )
-        if (
-            this_model == model
-            and this_id == response_id
-            and these_counts == counts
-            and chunk.prompt_feedback is None
-        ):
-            candidates = chunk.candidates
-            if candidates is not None and len(candidates) == 1:
-                candidate = candidates[0]
-                content = candidate.content
-                if content and candidate.finish_reason is None and not candidate.index:
-                    parts = content.parts
-                    if parts is not None and len(parts) == 1:
-                        part = parts[0]
-                        text = part.text
-                        if type(text) is str and not part.thought:
-                            return text
-        model, response_id, counts = this_model, this_id, these_counts
+        if these == before and chunk.prompt_feedback is None:
+            try:  # one candidate of one part, or else not a plain-text chunk
+                (candidate,) = chunk.candidates
+                (part,) = candidate.content.parts
+            except (TypeError, ValueError, AttributeError):
+                return chunk
+            text = part.text
+            if (
+                type(text) is str
+                and candidate.finish_reason is None
+                and not candidate.index
+                and not part.thought
+            ):
+                return text
+        before = these
         return chunk
 
     return keep
 
 
-_NO_COUNTS = (None, None, None)
 _UNSEEN = object()
 
 
