@@ -22,17 +22,20 @@ def getenv(name: str) -> str | None:
     """``os.environ.get(name)``, for the user's call path: a variable that is not set costs
     ``os.environ.get`` a raised and caught KeyError (microseconds); this looks in the mapping's
     own dictionary instead, as fresh as ``os.environ`` itself."""
-    environ: Any = os.environ
-    data = getattr(environ, "_data", None)
-    if not isinstance(data, dict):  # os.environ replaced by a plain mapping
-        return environ.get(name)  # type: ignore[no-any-return]
+    if os.environ is not _ENVIRON or _DATA is None:  # os.environ replaced by another mapping
+        return os.environ.get(name)
     key = _env_keys.get(name)
     if key is None:
-        key = _env_keys[name] = environ.encodekey(name)
-    raw = data.get(key)
-    return None if raw is None else environ.decodevalue(raw)
+        key = _env_keys[name] = _ENVIRON.encodekey(name)
+    raw = _DATA.get(key)
+    return None if raw is None else _ENVIRON.decodevalue(raw)
 
 
+_ENVIRON: Final[Any] = os.environ
+# the dictionary behind os.environ, which it changes in place (never rebinds)
+_DATA: Final[dict[Any, Any] | None] = (
+    _ENVIRON._data if isinstance(getattr(_ENVIRON, "_data", None), dict) else None
+)
 _env_keys: dict[str, Any] = {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -94,5 +95,18 @@ def test_the_environment_kill_switch_is_read_at_call_time(
         monkeypatch.setenv("TRACKLM_AUTOLOG_DISABLED", "1")
         client.generate("off", model="m1")
         monkeypatch.setenv("TRACKLM_AUTOLOG_DISABLED", "0")
+        client.generate("on", model="m1")
+    assert _inputs(run.info.run_id) == ["on"]
+
+
+def test_the_kill_switch_is_read_where_os_environ_was_replaced_by_another_mapping(
+    client: fake_sdk.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = dict(os.environ)
+    monkeypatch.setattr(os, "environ", environ)
+    with tracklm.start_run() as run:
+        environ["TRACKLM_AUTOLOG_DISABLED"] = "1"
+        client.generate("off", model="m1")
+        del environ["TRACKLM_AUTOLOG_DISABLED"]
         client.generate("on", model="m1")
     assert _inputs(run.info.run_id) == ["on"]

@@ -79,6 +79,15 @@ class Call:
         "ttft_ns",
         "wall_ns",
     )
+    # set where they are first known, before any read (not in __init__: each store costs the
+    # caller time): client, run_id and step when the call is queued, end_ns when it finishes,
+    # response by done(), chunks when it streams
+    client: TracklmClient
+    run_id: str
+    step: int
+    end_ns: int
+    response: Any
+    chunks: list[Any] | None
 
     def __init__(
         self,
@@ -104,13 +113,7 @@ class Call:
         self.args: Any = args
         self.kwargs: Any = kwargs
         self.runs = active_runs.get()  # the caller's context, now: the run is found later
-        self.client: TracklmClient | None = None
-        self.run_id = ""
-        self.step = 0
-        self.end_ns = 0
         self.ttft_ns: int | None = None
-        self.response: Any = None
-        self.chunks: list[Any] | None = None
         self.error: BaseException | None = None
         self.streamed = False
         self.raw_body = False

@@ -200,7 +200,14 @@ def stream_call(stream: Any) -> Call | None:
 
 
 def _is_async(stream: Any) -> bool:
-    return hasattr(stream, "__anext__") or hasattr(type(stream), "__aiter__")
+    kind = type(stream)
+    found = _async_kinds.get(kind)
+    if found is None:  # looked up once per class: a failed look-up on a class raises inside
+        found = _async_kinds[kind] = hasattr(stream, "__anext__") or hasattr(kind, "__aiter__")
+    return found
+
+
+_async_kinds: dict[type, bool] = {}
 
 
 def wrap(stream: Any, call: Call, keep: Keep | None = None) -> Any:
