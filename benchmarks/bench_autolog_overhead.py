@@ -32,7 +32,9 @@ process, blocks alternate between the bare SDK, a wrapt wrapper that only calls 
 that wrapper returning a transparent proxy that only notes the first chunk's time, that
 wrapper handing back the SDK's own stream with only its SSE decoder wrapped to note the first
 bytes' time (no proxy: the least that still sees a stream's content), and tracklm (OpenAI and
-Anthropic: the method tracklm wraps, ``request``).
+Anthropic: the method tracklm wraps, ``request``). ``--count`` counts, rather than times, the
+bytecode instructions each call runs on the caller's thread, tracklm off and on: figures that
+do not move with the machine's load (see ``_opcodes.py``).
 
 Each iteration makes the SDK's non-streaming calls (OpenAI: chat and embeddings; Anthropic:
 ``messages.create``; Google: ``generate_content`` and ``embed_content``) and, every 5th
@@ -47,6 +49,7 @@ first chunk in the caller's hands) and time per chunk after the first ((last - f
     uv run python benchmarks/bench_autolog_overhead.py --sdk anthropic --only tracklm
     uv run python benchmarks/bench_autolog_overhead.py --inside    # time inside the wrapper
     uv run python benchmarks/bench_autolog_overhead.py --floor     # a do-nothing wrapper's cost
+    uv run python benchmarks/bench_autolog_overhead.py --count     # bytecode instructions per call
     uv run python benchmarks/bench_autolog_overhead.py --profile --sdk openai
     uv run python benchmarks/bench_autolog_overhead.py --source /tmp/base   # another tree
 
@@ -72,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import emit_result, fmt, machine_info, percentile, run_child, source_digest
+from _opcodes import OpcodeCounter
 from _overhead_report import PAIRED, TITLES, report, signed
 from _sdk_clients import (
     SDKS,
@@ -557,6 +561,107 @@ def floor_child(spec: dict[str, Any]) -> None:
     emit_result({"stream": stream.label, **medians})
 
 
+COUNT_VARIANTS = ("tracklm", "tracklm+otel")
+
+
+def count_main(sdks: list[str], calls: int) -> None:
+    """The bytecode instructions each call runs on the caller's thread (``_opcodes``): all of
+    them with tracklm off (the SDK's, its libraries', the standard library's), how many more
+    with it on, and of those how many are in tracklm's packages (the others: code without a
+    file, such as dataclasses' ``__init__``, and, with the OpenTelemetry SDK, its spans). One
+    process per SDK and set-up; medians of ``calls`` calls."""
+    root = Path(tempfile.mkdtemp(prefix="tracklm-bench-count-"))
+    try:
+        canned = canned_once(sdks, root)
+        lines = [
+            "| SDK | set-up | figure | the SDK's, tracklm off | added, on - off "
+            "| of which tracklm's own code | added / the SDK's |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for sdk in sdks:
+            for variant in COUNT_VARIANTS:
+                folder = root / f"{sdk}-{variant}".replace("+", "_")
+                spec = {"sdk": sdk, "variant": variant, "folder": str(folder),
+                        "canned": str(canned), "calls": calls}  # fmt: skip
+                argv = [sys.executable, str(Path(__file__).resolve()), "--count-child"]
+                found, err = run_child(
+                    [*argv, json.dumps(spec)], cwd=root, env=_child_env(root), timeout=1800
+                )
+                if not found or "error" in found[0]:
+                    print(err[-3000:], file=sys.stderr)
+                    lines.append(f"| {sdk} | {variant} | failed |")
+                    continue
+                for label, (sdk_own, ours, others) in found[0]["figures"].items():
+                    added = ours + others
+                    share = f"{100 * added / sdk_own:.2f} %" if sdk_own else "-"
+                    lines.append(
+                        f"| {WORKLOADS[sdk].title} | {variant} | {label} | {fmt(sdk_own)} "
+                        f"| {signed(added)} | {fmt(ours)} | {share} |"
+                    )
+        print("\n".join(lines))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def count_child(spec: dict[str, Any]) -> None:
+    import tracklm
+
+    workload = WORKLOADS[spec["sdk"]]
+    folder = Path(spec["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
+    installed = setup(spec["variant"], workload, folder, folder / "none")
+    ours = [Path(tracklm.__file__).parent]
+    ours += [Path(importlib.import_module(m).__file__ or "").parent for m in _INTEGRATIONS]
+    counter = OpcodeCounter(ours)
+    client = fake_client(workload, json.loads(Path(spec["canned"]).read_text())[workload.sdk])
+
+    def counts(call: Any) -> list[tuple[str, tuple[int, int]]]:
+        """(figure, (ours, others')) of one call, or of one stream's two figures."""
+        if not call.stream:
+            mine, theirs, _ = counter.count(lambda: call.run(client))
+            return [(call.label, (mine, theirs))]
+        mine, theirs, chunks = counter.count(lambda: _first(call.run(client)))
+        rest_mine, rest_theirs, n = counter.count(lambda: sum(1 for _ in chunks))
+        per = max(1, n)  # chunks after the first (the stream's end included)
+        return [
+            (f"{call.label}: to first chunk", (mine, theirs)),
+            (f"{call.label}: per chunk", (rest_mine // per, rest_theirs // per)),
+        ]
+
+    medians: dict[str, dict[str, tuple[int, int]]] = {}
+    for state in ("off", "on"):
+        (installed.enable if state == "on" else installed.disable)()
+        found: dict[str, list[tuple[int, int]]] = {}
+        for i in range(10 + spec["calls"]):  # the first calls fill caches: not counted
+            for call in workload.calls:
+                for label, pair in counts(call):
+                    if i >= 10:
+                        found.setdefault(label, []).append(pair)
+        medians[state] = {
+            label: (_median([p[0] for p in v]), _median([p[1] for p in v]))
+            for label, v in found.items()
+        }
+    installed.report()
+    figures = {
+        label: (theirs, medians["on"][label][0], medians["on"][label][1] - theirs)
+        for label, (_, theirs) in medians["off"].items()
+    }
+    emit_result({"figures": figures})
+
+
+_INTEGRATIONS = ("tracklm_openai", "tracklm_anthropic", "tracklm_google_genai")
+
+
+def _first(chunks: Any) -> Any:
+    iterator = iter(chunks)
+    next(iterator)
+    return iterator
+
+
+def _median(values: list[int]) -> int:
+    return sorted(values)[len(values) // 2]
+
+
 def profile_main(sdk: str, calls: int, with_sdk: bool) -> None:
     """cProfile the caller's thread of tracklm-autologged non-streaming calls (fake
     transport): the SDK's first call of an iteration."""
@@ -747,6 +852,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inside", action="store_true", help="time inside tracklm's wrapper")
     parser.add_argument("--floor", action="store_true", help="a do-nothing wrapper's cost")
     parser.add_argument(
+        "--count", action="store_true", help="bytecode instructions per call, deterministic"
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         help="measure the tracklm source of another tree (a checkout, or `git archive` of a "
@@ -755,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--inside-child", help=argparse.SUPPRESS)
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
+    parser.add_argument("--count-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.source:
         _use_source(args.source)
@@ -766,6 +875,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.floor_child:
         floor_child(json.loads(args.floor_child))
+        return 0
+    if args.count_child:
+        count_child(json.loads(args.count_child))
         return 0
 
     notes = []
@@ -789,6 +901,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.floor:
         floor_main(sdks, 30 if args.quick else 300)
+        return 0
+    if args.count:
+        count_main(sdks, 5 if args.quick else 20)
         return 0
     if args.profile or args.profile_sdk:
         for sdk in sdks:
