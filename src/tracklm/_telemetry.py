@@ -201,8 +201,8 @@ def _tracer() -> trace.Tracer | None:
     return tracer
 
 
-def _active_tracer() -> trace.Tracer | None:
-    """The tracer of the configured OpenTelemetry SDK; None when there is none (cheaply)."""
+def tracing() -> bool:
+    """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
     if _none_set(
         trace.get_tracer_provider,
         _GET_TRACER_PROVIDER,
@@ -210,13 +210,8 @@ def _active_tracer() -> trace.Tracer | None:
         "_TRACER_PROVIDER",
         "OTEL_PYTHON_TRACER_PROVIDER",
     ):
-        return None
-    return _tracer()
-
-
-def tracing() -> bool:
-    """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
-    return _active_tracer() is not None
+        return False  # the usual case, found in few steps: it comes before every call
+    return _tracer() is not None
 
 
 def start_span(operation: str, model: str | None, provider: str, start_ns: int) -> Span | None:
@@ -224,7 +219,7 @@ def start_span(operation: str, model: str | None, provider: str, start_ns: int) 
 
     ``start_ns`` is the call's start on the wall clock (``time.time_ns()``).
     """
-    tracer = _active_tracer()
+    tracer = _tracer() if tracing() else None
     if tracer is None:
         return None
     for key in _SUPPRESS_KEYS:

@@ -81,7 +81,7 @@ class Call:
     )
     # set where they are first known, before any read (not in __init__: each store costs the
     # caller time): client, run_id and step when the call is queued, end_ns when it finishes,
-    # response by done(), chunks when it streams
+    # response by done(), chunks by the stream's watch
     client: TracklmClient
     run_id: str
     step: int
@@ -173,19 +173,12 @@ class Call:
         self.chunks = pieces
 
     def wrap_stream(self, stream: Any, keep: _streams.Keep | None = None) -> Any:
-        self._streaming()
         return _streams.wrap(stream, self, keep)
 
     def watch_iterator(
         self, iterator: Any, keep: _streams.Keep | None = None
     ) -> _streams.Watch | _streams.AsyncWatch:
-        self._streaming()
         return _streams.watch(iterator, self, keep)
-
-    def _streaming(self) -> None:
-        self.streamed = True
-        if not self.raw_body:
-            self.chunks = []
 
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
         """The stream was exhausted, failed, closed or dropped: finish the call once."""

@@ -43,7 +43,11 @@ class _Watching:
     def __init__(self, iterator: Any, call: Call, keep: Keep | None) -> None:
         self.iterator = iterator
         self.call = call
-        self.chunks = None if call.raw_body else call.chunks
+        call.streamed = True
+        if call.raw_body:  # the integration keeps the raw body: no chunk is kept
+            self.chunks = None
+        else:
+            self.chunks = call.chunks = []
         self.keep = keep
 
     def __del__(self) -> None:  # dropped unfinished, with its stream
@@ -199,11 +203,11 @@ def stream_call(stream: Any) -> Call | None:
     return None
 
 
-def _is_async(stream: Any) -> bool:
+def _learn_async(stream: Any) -> bool:
+    """Whether ``stream`` is async, found once per class (a failed look-up on a class raises
+    inside, which costs at every call) and kept in ``_async_kinds``."""
     kind = type(stream)
-    found = _async_kinds.get(kind)
-    if found is None:  # looked up once per class: a failed look-up on a class raises inside
-        found = _async_kinds[kind] = hasattr(stream, "__anext__") or hasattr(kind, "__aiter__")
+    found = _async_kinds[kind] = hasattr(stream, "__anext__") or hasattr(kind, "__aiter__")
     return found
 
 
@@ -212,13 +216,15 @@ _async_kinds: dict[type, bool] = {}
 
 def wrap(stream: Any, call: Call, keep: Keep | None = None) -> Any:
     """The proxy that fits ``stream``: async when it is an async iterator."""
-    if _is_async(stream):
-        return AsyncStreamProxy(stream, call, keep)
-    return StreamProxy(stream, call, keep)
+    is_async = _async_kinds.get(type(stream))
+    if is_async is None:
+        is_async = _learn_async(stream)
+    return (AsyncStreamProxy if is_async else StreamProxy)(stream, call, keep)
 
 
 def watch(iterator: Any, call: Call, keep: Keep | None = None) -> Watch | AsyncWatch:
     """The watch that fits ``iterator``: async when it is an async iterator."""
-    if _is_async(iterator):
-        return AsyncWatch(iterator, call, keep)
-    return Watch(iterator, call, keep)
+    is_async = _async_kinds.get(type(iterator))
+    if is_async is None:
+        is_async = _learn_async(iterator)
+    return (AsyncWatch if is_async else Watch)(iterator, call, keep)
