@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import emit_result, fmt, machine_info, percentile, run_child, source_digest
+from _floor_hooks import HOOKS
 from _opcodes import OpcodeCounter
 from _overhead_report import PAIRED, TITLES, report, signed
 from _sdk_clients import (
@@ -472,50 +473,6 @@ def floor_child(spec: dict[str, Any]) -> None:
     original = vars(owner)[method]
     clock = time.perf_counter_ns
 
-    class FirstChunk(wrapt.ObjectProxy):  # type: ignore[type-arg]
-        def __init__(self, wrapped: Any) -> None:
-            super().__init__(wrapped)
-            self._self_first: int | None = None
-
-        def __iter__(self) -> Any:
-            return self
-
-        def __next__(self) -> Any:
-            chunk = next(self.__wrapped__)
-            if self._self_first is None:
-                self._self_first = clock()
-            return chunk
-
-    class FirstBytes:  # the stream's SSE decoder, noting when its first bytes arrive
-        def __init__(self, decoder: Any) -> None:
-            self.decoder = decoder
-            self.first: int | None = None
-
-        def iter_bytes(self, iterator: Any) -> Any:
-            return self.decoder.iter_bytes(self._noting(iterator))
-
-        def _noting(self, iterator: Any) -> Any:
-            for piece in iterator:
-                if self.first is None:
-                    self.first = clock()
-                yield piece
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.decoder, name)
-
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        return wrapped(*args, **kwargs)
-
-    def decoding(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        result = wrapped(*args, **kwargs)
-        if kwargs.get("stream"):
-            result._decoder = FirstBytes(result._decoder)
-        return result
-
-    def proxying(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        result = wrapped(*args, **kwargs)
-        return FirstChunk(result) if kwargs.get("stream") else result
-
     folder = Path(spec["folder"])
     folder.mkdir(parents=True, exist_ok=True)
     tracklm_setup = setup("tracklm", workload, folder, folder / "none")
@@ -527,8 +484,7 @@ def floor_child(spec: dict[str, Any]) -> None:
         if name == "tracklm":
             tracklm_setup.enable()
         elif name != "off":
-            chosen = {"wrapper+proxy": proxying, "wrapper+decoder": decoding}.get(name, wrapper)
-            wrapt.wrap_function_wrapper(owner, method, chosen)
+            wrapt.wrap_function_wrapper(owner, method, HOOKS[name])
 
     client = fake_client(workload, json.loads(Path(spec["canned"]).read_text())[workload.sdk])
     stream = next(c for c in workload.calls if c.stream)

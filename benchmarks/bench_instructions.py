@@ -41,8 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from _floor_hooks import HOOKS
 from _sdk_clients import WORKLOADS, canned_once, fake_client
 
 SETUPS = ("bare", "wrapper", "wrapper+decoder", "tracklm")
@@ -63,38 +63,10 @@ def child(sdk: str, setup: str, streams: int, canned: Path, library: Path) -> No
     workload = WORKLOADS[sdk]
     module, cls, method = workload.inside[0]
     owner = getattr(importlib.import_module(module), cls)
-    clock = time.perf_counter_ns
-
-    class FirstBytes:  # the stream's SSE decoder, noting when its first bytes arrive
-        def __init__(self, decoder: Any) -> None:
-            self.decoder = decoder
-            self.first: int | None = None
-
-        def iter_bytes(self, iterator: Any) -> Any:
-            return self.decoder.iter_bytes(self._noting(iterator))
-
-        def _noting(self, iterator: Any) -> Any:
-            for piece in iterator:
-                if self.first is None:
-                    self.first = clock()
-                yield piece
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.decoder, name)
-
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        return wrapped(*args, **kwargs)
-
-    def decoding(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        result = wrapped(*args, **kwargs)
-        if kwargs.get("stream"):
-            result._decoder = FirstBytes(result._decoder)
-        return result
-
     if setup == "tracklm":
         tracklm.autolog(silent=True)
     elif setup != "bare":
-        wrapt.wrap_function_wrapper(owner, method, decoding if "decoder" in setup else wrapper)
+        wrapt.wrap_function_wrapper(owner, method, HOOKS[setup])
     client = fake_client(workload, json.loads(canned.read_text())[sdk])
     stream = next(c for c in workload.calls if c.stream)
     for _ in range(20):
