@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,26 @@ def test_a_keep_that_raises_keeps_the_chunk_and_leaves_the_stream_alone(
     assert seen == ["echo:", "a", "boom", "b"]
     (row,) = _rows(run.info.run_id)
     assert row["outputs"] == "ECHO: A boom B"
+
+
+def test_a_forwarding_proxys_stream_is_watched_as_what_it_wraps_each_time() -> None:
+    # the async kind is remembered per class, but not for a class that answers for another
+    # object (here, a sync iterator then an async one in the same proxy class)
+    from types import SimpleNamespace
+
+    import wrapt
+
+    from tracklm.autolog import _streams
+
+    async def numbers() -> AsyncIterator[int]:
+        yield 1
+
+    class Forwarding(wrapt.ObjectProxy):  # type: ignore[type-arg]
+        pass
+
+    call: Any = SimpleNamespace(raw_body=True, stream_ended=lambda *args, **kwargs: None)
+    watches = [
+        _streams.watch(Forwarding(iterator), call, None)
+        for iterator in (iter([1]), numbers(), iter([2]))
+    ]
+    assert [type(w) for w in watches] == [_streams.Watch, _streams.AsyncWatch, _streams.Watch]

@@ -204,10 +204,13 @@ def stream_call(stream: Any) -> Call | None:
 
 
 def _learn_async(stream: Any) -> bool:
-    """Whether ``stream`` is async, found once per class (a failed look-up on a class raises
-    inside, which costs at every call) and kept in ``_async_kinds``."""
+    """Whether ``stream`` is async; kept in ``_async_kinds`` for its class (a failed look-up
+    on a class raises inside, which would cost at every call), unless the class answers for
+    another object (a proxy's ``__getattr__``), whose kind may change from one to the next."""
     kind = type(stream)
-    found = _async_kinds[kind] = hasattr(stream, "__anext__") or hasattr(kind, "__aiter__")
+    found = hasattr(stream, "__anext__") or hasattr(kind, "__aiter__")
+    if not hasattr(kind, "__getattr__"):
+        _async_kinds[kind] = found
     return found
 
 
