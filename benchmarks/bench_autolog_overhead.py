@@ -72,6 +72,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from statistics import median_low
 from typing import Any
 
 from _common import emit_result, fmt, machine_info, percentile, run_child, source_digest
@@ -432,7 +433,7 @@ def inside_child(spec: dict[str, Any]) -> None:
     )
 
 
-FLOOR_SETUPS = ("wrapper", "wrapper+proxy", "wrapper+decoder", "tracklm")
+FLOOR_SETUPS = (*HOOKS, "tracklm")
 
 
 def floor_main(sdks: list[str], blocks: int) -> None:
@@ -594,7 +595,7 @@ def count_child(spec: dict[str, Any]) -> None:
                     if i >= 10:
                         found.setdefault(label, []).append(pair)
         medians[state] = {
-            label: (_median([p[0] for p in v]), _median([p[1] for p in v]))
+            label: (median_low([p[0] for p in v]), median_low([p[1] for p in v]))
             for label, v in found.items()
         }
     installed.report()
@@ -612,10 +613,6 @@ def _first(chunks: Any) -> Any:
     iterator = iter(chunks)
     next(iterator)
     return iterator
-
-
-def _median(values: list[int]) -> int:
-    return sorted(values)[len(values) // 2]
 
 
 def profile_main(sdk: str, calls: int, with_sdk: bool) -> None:
