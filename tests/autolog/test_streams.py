@@ -142,9 +142,9 @@ def test_a_forwarding_proxys_stream_is_watched_as_what_it_wraps_each_time() -> N
     class Forwarding(wrapt.ObjectProxy):  # type: ignore[type-arg]
         pass
 
-    call: Any = SimpleNamespace(raw_body=True, stream_ended=lambda *args, **kwargs: None)
+    call: Any = SimpleNamespace(stream_ended=lambda *args, **kwargs: None)
     watches = [
-        _streams.watch(Forwarding(iterator), call, None)
+        _streams.watch(call, Forwarding(iterator), None, [])
         for iterator in (iter([1]), numbers(), iter([2]))
     ]
     assert [type(w) for w in watches] == [_streams.Watch, _streams.AsyncWatch, _streams.Watch]

@@ -66,7 +66,6 @@ class Call:
         "integration",
         "kwargs",
         "options",
-        "raw_body",
         "reader",
         "response",
         "run_id",
@@ -116,7 +115,6 @@ class Call:
         self.ttft_ns: int | None = None
         self.error: BaseException | None = None
         self.streamed = False
-        self.raw_body = False
         self.finished = False
         self.tracked = False
         self.span: _telemetry.Span | None = None
@@ -167,18 +165,9 @@ class Call:
         if self.finished:  # finished meanwhile, on another thread
             _unfinished.pop(id(self), None)
 
-    def keep_raw_body(self, pieces: list[Any]) -> None:
-        self.streamed = True
-        self.raw_body = True
-        self.chunks = pieces
-
-    def wrap_stream(self, stream: Any, keep: _streams.Keep | None = None) -> Any:
-        return _streams.wrap(stream, self, keep)
-
-    def watch_iterator(
-        self, iterator: Any, keep: _streams.Keep | None = None
-    ) -> _streams.Watch | _streams.AsyncWatch:
-        return _streams.watch(iterator, self, keep)
+    # the stream functions themselves, the call their first argument: no call in between
+    wrap_stream = _streams.wrap
+    watch_iterator = _streams.watch
 
     def stream_ended(self, error: BaseException | None, closed: bool = False) -> None:
         """The stream was exhausted, failed, closed or dropped: finish the call once."""

@@ -5,8 +5,7 @@ Two ways, one per-chunk path:
 - :class:`Watch` / :class:`AsyncWatch` iterate an iterator and see each chunk: it appends
   the chunk (or what the integration's ``keep`` makes of it) to the call's list and, for the
   first, notes the time; the chunks are read on tracklm's background thread. Where the
-  integration keeps the stream's raw body instead
-  (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), no chunk is kept. An SDK stream
+  integration keeps the stream's raw body instead (``raw_body``), no chunk is kept. An SDK stream
   object that pulls its chunks from an iterator of its own (a Stainless ``Stream``'s
   ``_iterator``) gets a watch in its place: the caller keeps the SDK's object itself, and
   nothing stands between them.
@@ -39,15 +38,19 @@ class _Watching:
     """What a watch holds: the iterator it reads, the call, where the chunks go."""
 
     __slots__ = ("call", "chunks", "iterator", "keep")
+    chunks: list[Any] | None
 
-    def __init__(self, iterator: Any, call: Call, keep: Keep | None) -> None:
+    def __init__(
+        self, iterator: Any, call: Call, keep: Keep | None, raw_body: list[Any] | None
+    ) -> None:
         self.iterator = iterator
         self.call = call
         call.streamed = True
-        if call.raw_body:  # the integration keeps the raw body: no chunk is kept
-            self.chunks = None
-        else:
+        if raw_body is None:
             self.chunks = call.chunks = []
+        else:  # the integration keeps the raw body there: no chunk is kept
+            self.chunks = None
+            call.chunks = raw_body
         self.keep = keep
 
     def __del__(self) -> None:  # dropped unfinished, with its stream
@@ -127,10 +130,12 @@ class AsyncWatch(_Watching):
 class StreamProxy(wrapt.ObjectProxy[Any]):
     """A synchronous stream (iterator, or iterable) of chunks; ``for`` iterates its watch."""
 
-    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
+    def __init__(
+        self, wrapped: Any, call: Call, keep: Keep | None, raw_body: list[Any] | None
+    ) -> None:
         super().__init__(wrapped)
         iterator = wrapped if hasattr(type(wrapped), "__next__") else iter(wrapped)
-        self._self_watch = Watch(iterator, call, keep)
+        self._self_watch = Watch(iterator, call, keep, raw_body)
 
     def __iter__(self) -> Watch:
         return self._self_watch
@@ -159,9 +164,11 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     """An asynchronous stream (async iterator) of chunks; ``async for`` iterates its watch."""
 
-    def __init__(self, wrapped: Any, call: Call, keep: Keep | None) -> None:
+    def __init__(
+        self, wrapped: Any, call: Call, keep: Keep | None, raw_body: list[Any] | None
+    ) -> None:
         super().__init__(wrapped)
-        self._self_watch = AsyncWatch(wrapped, call, keep)
+        self._self_watch = AsyncWatch(wrapped, call, keep, raw_body)
 
     def __aiter__(self) -> AsyncWatch:
         return self._self_watch
@@ -217,17 +224,25 @@ def _learn_async(stream: Any) -> bool:
 _async_kinds: dict[type, bool] = {}
 
 
-def wrap(stream: Any, call: Call, keep: Keep | None = None) -> Any:
+# wrap() and watch() are Call's wrap_stream() and watch_iterator() themselves (one call
+# fewer before a stream's first chunk): the call comes first
+
+
+def wrap(
+    call: Call, stream: Any, keep: Keep | None = None, raw_body: list[Any] | None = None
+) -> Any:
     """The proxy that fits ``stream``: async when it is an async iterator."""
     is_async = _async_kinds.get(type(stream))
     if is_async is None:
         is_async = _learn_async(stream)
-    return (AsyncStreamProxy if is_async else StreamProxy)(stream, call, keep)
+    return (AsyncStreamProxy if is_async else StreamProxy)(stream, call, keep, raw_body)
 
 
-def watch(iterator: Any, call: Call, keep: Keep | None = None) -> Watch | AsyncWatch:
+def watch(
+    call: Call, iterator: Any, keep: Keep | None = None, raw_body: list[Any] | None = None
+) -> Watch | AsyncWatch:
     """The watch that fits ``iterator``: async when it is an async iterator."""
     is_async = _async_kinds.get(type(iterator))
     if is_async is None:
         is_async = _learn_async(iterator)
-    return (AsyncWatch if is_async else Watch)(iterator, call, keep)
+    return (AsyncWatch if is_async else Watch)(iterator, call, keep, raw_body)

@@ -161,7 +161,12 @@ class CallHandle(Protocol):
     def fail(self, error: BaseException) -> None:
         """The call failed with ``error``."""
 
-    def wrap_stream(self, stream: Any, keep: Callable[[Any], Any] | None = None) -> Any:
+    def wrap_stream(
+        self,
+        stream: Any,
+        keep: Callable[[Any], Any] | None = None,
+        raw_body: list[Any] | None = None,
+    ) -> Any:
         """Return ``stream`` wrapped so each chunk is seen and the call finished exactly once
         (exhausted, closed, left by ``with``, failed, or dropped unfinished). The wrapper is
         a transparent proxy: ``isinstance`` and every attribute still see the SDK's object.
@@ -170,26 +175,30 @@ class CallHandle(Protocol):
         chunk). It runs on the caller's thread at every chunk, so it must be cheap; its use
         is to keep less than a parsed chunk (its text: a ``str`` is not tracked by the
         garbage collector, which parsed chunks kept until the stream ends make run during
-        the caller's calls). Should it raise, the chunk itself is kept."""
+        the caller's calls). Should it raise, the chunk itself is kept.
 
-    def watch_iterator(self, iterator: Any, keep: Callable[[Any], Any] | None = None) -> Any:
+        ``raw_body``: a list the integration fills with the stream's raw body as the SDK
+        reads it (bytes or text, joined by ``Request.separator``); the reader's ``chunks``
+        then gets it, and no chunk is kept. Text and bytes are not tracked by the garbage
+        collector either, and an SSE body's pieces are fewer than its chunks."""
+
+    def watch_iterator(
+        self,
+        iterator: Any,
+        keep: Callable[[Any], Any] | None = None,
+        raw_body: list[Any] | None = None,
+    ) -> Any:
         """Return an iterator (async if ``iterator`` is) over ``iterator``'s chunks that sees
-        each one and finishes the call as :meth:`wrap_stream` does, but is no proxy: for an
-        SDK stream object that pulls its chunks from an iterator of its own, put the watch in
-        that iterator's place, and the caller keeps the SDK's object itself, with nothing in
-        between (the least a stream can cost). Its ``close()`` then finishes the call only
-        where a hook of the integration says so (:func:`stream_call` finds the call)::
+        each one and finishes the call as :meth:`wrap_stream` does (``keep`` and
+        ``raw_body`` as there), but is no proxy: for an SDK stream object that pulls its
+        chunks from an iterator of its own, put the watch in that iterator's place, and the
+        caller keeps the SDK's object itself, with nothing in between (the least a stream can
+        cost). Its ``close()`` then finishes the call only where a hook of the integration
+        says so (:func:`stream_call` finds the call)::
 
             stream._iterator = call.watch_iterator(stream._iterator)
             return stream
         """
-
-    def keep_raw_body(self, pieces: list[Any]) -> None:
-        """Record the stream from ``pieces``, which the integration fills with the raw body as
-        the SDK reads it (bytes or text, joined by ``Request.separator``), rather than from
-        the chunk objects; call it before :meth:`wrap_stream` or :meth:`watch_iterator`,
-        which then keep no chunk. Parsed chunks kept until a stream ends make the garbage
-        collector run during the caller's calls; text and bytes are not tracked by it."""
 
 
 def _default_on_result(call: CallHandle, result: Any) -> Any:

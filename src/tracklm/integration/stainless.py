@@ -7,14 +7,13 @@ that method's arguments (:func:`request_options`) and records what it returns
 (:class:`ResultHandler`, a target's ``on_result``):
 
 - a parsed object: recorded as it is;
-- ``Stream`` / ``AsyncStream``: returned as they are, watched in place (:func:`watch_in_place`):
-  their ``_iterator``, which every way of reading them pulls from, becomes the core's
-  :meth:`~tracklm.integration.CallHandle.watch_iterator` of it, and their ``close()`` (which
-  leaving ``with`` calls) finishes the call through the targets of :func:`stream_targets`.
-  Where the stream decodes its body with the SDK's own ``sse_decoder`` class, the call is
-  recorded from the raw bytes that decoder reads
-  (:meth:`~tracklm.integration.CallHandle.keep_raw_body`), not from the chunk objects, which
-  are then not kept alive;
+- ``Stream`` / ``AsyncStream``: returned as they are, watched in place
+  (:meth:`ResultHandler.watch_stream`): their ``_iterator``, which every way of reading them
+  pulls from, becomes the core's :meth:`~tracklm.integration.CallHandle.watch_iterator` of
+  it, and their ``close()`` (which leaving ``with`` calls) finishes the call through the
+  targets of :func:`stream_targets`. Where the stream decodes its body with the SDK's own
+  ``sse_decoder`` class, the call is recorded from the raw bytes that decoder reads (the
+  watch's ``raw_body``), not from the chunk objects, which are then not kept alive;
 - a raw response whose body is read already (``with_raw_response``: ``LegacyAPIResponse``,
   or ``APIResponse`` in "raw" mode in some releases): recorded at once from those bytes as a
   :class:`~tracklm.integration.values.RawBody`; streamed, it is recorded through the stream
@@ -64,7 +63,6 @@ __all__ = [
     "ResultHandler",
     "request_options",
     "stream_targets",
-    "watch_in_place",
     "watched_call",
 ]
 
@@ -162,14 +160,25 @@ class ResultHandler:
         self._kinds: dict[type, str] = {}
 
     def watch_stream(self, call: CallHandle, stream: Any) -> Any:
-        """What the caller gets of ``stream``, watched for ``call``."""
+        """What the caller gets of ``stream`` (the SDK's stream object, not started yet),
+        watched for ``call``: ``stream`` itself.
+
+        No proxy stands between the caller and the SDK's object (``isinstance`` holds even
+        for the exact-class checks of some releases, and nothing is added to the first
+        chunk's time but the watch): its ``_iterator`` (made in ``__init__``, or at first use
+        by a cached property) becomes the core's watch of it. A stream without one gets the
+        core's proxy instead. Written out in one function: it runs before the first chunk."""
+        pieces: list[Any] | None = None
         decoder = getattr(stream, "_decoder", None)
         if self.sse_decoder is not None and type(decoder) is self.sse_decoder:
-            # the stream has not started: it reads its body through this decoder
-            pieces: list[Any] = []
+            # the stream has not started: it will read its body through this decoder
+            pieces = []
             stream._decoder = _KeepingDecoder(decoder, pieces)
-            call.keep_raw_body(pieces)
-        return watch_in_place(call, stream)
+        iterator = getattr(stream, "_iterator", None)
+        if iterator is None:
+            return call.wrap_stream(stream, None, pieces)
+        stream._iterator = call.watch_iterator(iterator, None, pieces)
+        return stream
 
     def is_stream(self, value: Any) -> bool:
         """True for an instance of the SDK's stream classes (by class, as some releases'
@@ -218,23 +227,9 @@ _PARSED, _STREAM, _LEGACY, _RESPONSE, _ASYNC_RESPONSE = (
 )  # fmt: skip
 
 
-def watch_in_place(call: CallHandle, stream: Any) -> Any:
-    """Have the core see ``stream``'s chunks; returns ``stream`` itself (a stream without an
-    ``_iterator`` gets the core's proxy instead).
-
-    The SDK's object is what the caller gets: no proxy stands between them (``isinstance``
-    holds even for the exact-class checks of some releases, and nothing is added to the
-    first chunk's time but the watch). Its ``_iterator`` (made in ``__init__``, or on first
-    use by a cached property) becomes the core's watch of it."""
-    iterator = getattr(stream, "_iterator", None)
-    if iterator is None:
-        return call.wrap_stream(stream)
-    stream._iterator = call.watch_iterator(iterator)
-    return stream
-
-
 def watched_call(stream: Any) -> CallHandle | None:
-    """The call of a stream :func:`watch_in_place` watches; None for any other stream."""
+    """The call of a stream :meth:`ResultHandler.watch_stream` watches in place; None for
+    any other stream."""
     found = getattr(stream, "__dict__", None)
     return stream_call(found.get("_iterator")) if found is not None else None
 

@@ -71,5 +71,5 @@ class AnthropicIntegration(Integration):
             Target("anthropic._base_client", "SyncAPIClient.request", _start, reader, handle),
             Target("anthropic._base_client", "AsyncAPIClient.request", _start, reader, handle),
             *stream_targets("anthropic._streaming", reader),
-            *_legacy.targets(reader),
+            *_legacy.targets(reader, handle),
         ]

@@ -10,7 +10,8 @@ at once with nothing read, so for these helpers the call is recorded one level u
   not recorded by the ``request`` wrapper;
 - the manager's ``__enter__`` / ``__aenter__`` is: its start reads the request the manager
   holds (the pending ``post`` call: a ``functools.partial``, or an unstarted coroutine), and
-  the ``MessageStream`` it returns is watched in place like a ``Stream``: every
+  the ``MessageStream`` it returns is watched in place as the request's ``Stream`` would be
+  (the ``ResultHandler``'s ``watch_stream``): every
   way of reading the helper (iteration, ``text_stream``, ``until_done()``,
   ``get_final_message()``) goes through its event iterator;
 - the helper's ``close()`` (also called when the manager's ``with`` ends) finishes the call.
@@ -26,8 +27,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tracklm.integration import CallHandle, CallStart, Reader, Target
-from tracklm.integration.stainless import finish_watched, watch_in_place
+from tracklm.integration import CallStart, Reader, Target
+from tracklm.integration.stainless import ResultHandler, finish_watched
 from tracklm_anthropic._providers import provider_of
 from tracklm_anthropic._requests import snapshot
 
@@ -64,7 +65,7 @@ legacy_helpers: set[str] = set()
 """Header values of the helpers recorded here (their requests are not recorded again)."""
 
 
-def targets(reader: Reader) -> list[Target]:
+def targets(reader: Reader, handle: ResultHandler) -> list[Target]:
     """The targets for the old-style helpers of the installed release (none for current ones)."""
     found: list[Target] = []
     for module_name, header, classes in _HELPERS:
@@ -78,7 +79,11 @@ def targets(reader: Reader) -> list[Target]:
                 continue
             found += [
                 Target(
-                    module_name, f"{manager_name}.{enter}", _start_manager, reader, watch_result
+                    module_name,
+                    f"{manager_name}.{enter}",
+                    _start_manager,
+                    reader,
+                    handle.watch_stream,
                 ),
                 Target(module_name, f"{stream_name}.close", finish_watched, reader),
             ]
@@ -122,8 +127,3 @@ def _pending_post(manager: Any) -> tuple[Mapping[str, Any], Any] | None:
             arguments = dict(frame.f_locals)
             return arguments, arguments.get("self")
     return None
-
-
-def watch_result(call: CallHandle, stream: Any) -> Any:
-    """The manager's ``MessageStream``, watched in place."""
-    return watch_in_place(call, stream)
