@@ -22,20 +22,20 @@ def getenv(name: str) -> str | None:
     """``os.environ.get(name)``, for the user's call path: a variable that is not set costs
     ``os.environ.get`` a raised and caught KeyError (microseconds); this looks in the mapping's
     own dictionary instead, as fresh as ``os.environ`` itself."""
-    if os.environ is not _ENVIRON or _DATA is None:  # os.environ replaced by another mapping
-        return os.environ.get(name)
-    key = _env_keys.get(name)
-    if key is None:
-        key = _env_keys[name] = _ENVIRON.encodekey(name)
-    raw = _DATA.get(key)
-    return None if raw is None else _ENVIRON.decodevalue(raw)
+    if os.environ is _ENVIRON:
+        try:
+            key = _env_keys[name]
+        except KeyError:
+            key = _env_keys[name] = _ENVIRON.encodekey(name)
+        raw = _DATA.get(key)
+        return None if raw is None else _ENVIRON.decodevalue(raw)
+    return os.environ.get(name)  # replaced by another mapping (or one without a dictionary)
 
 
-_ENVIRON: Final[Any] = os.environ
-# the dictionary behind os.environ, which it changes in place (never rebinds)
-_DATA: Final[dict[Any, Any] | None] = (
-    _ENVIRON._data if isinstance(getattr(_ENVIRON, "_data", None), dict) else None
-)
+# os.environ and the dictionary behind it, which it changes in place (never rebinds); no
+# os.environ is this when it has no such dictionary
+_DATA: Final[dict[Any, Any]] = getattr(os.environ, "_data", None)  # type: ignore[assignment]
+_ENVIRON: Final[Any] = os.environ if isinstance(_DATA, dict) else object()
 _env_keys: dict[str, Any] = {}
 
 

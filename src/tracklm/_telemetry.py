@@ -175,19 +175,6 @@ _UNKNOWN: Final = object()
 _GET_TRACER_PROVIDER: Final = trace.get_tracer_provider  # (tests replace it)
 
 
-def _none_set(getter: Any, original: Any, api: Any, attribute: str, variable: str) -> bool:
-    """True when no global provider is set, in code or by environment variable.
-
-    The API's ``get_*_provider()`` would say so too, but only after a failed ``os.environ``
-    lookup (a raised KeyError), which costs microseconds per call. Reads the API's private
-    global; where it is gone (another release), or the getter was replaced, says False and
-    the getter is asked.
-    """
-    if getter is not original or getattr(api, attribute, _UNKNOWN) is not None:
-        return False
-    return not getenv(variable)
-
-
 def _tracer() -> trace.Tracer | None:
     global _tracer_cache
     provider = trace.get_tracer_provider()
@@ -203,14 +190,17 @@ def _tracer() -> trace.Tracer | None:
 
 def tracing() -> bool:
     """True when a call's span would be recorded: an OpenTelemetry SDK is configured."""
-    if _none_set(
-        trace.get_tracer_provider,
-        _GET_TRACER_PROVIDER,
-        trace,
-        "_TRACER_PROVIDER",
-        "OTEL_PYTHON_TRACER_PROVIDER",
+    # No global provider set, in code or by environment variable, is the usual case: found
+    # here in few steps, as this comes before every call. ``get_tracer_provider()`` would say
+    # so too, but only after a failed os.environ lookup (a raised KeyError: microseconds).
+    # Where the API's private global is gone (another release) or the getter was replaced,
+    # the getter is asked.
+    if (
+        trace.get_tracer_provider is _GET_TRACER_PROVIDER
+        and getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None
+        and not getenv("OTEL_PYTHON_TRACER_PROVIDER")
     ):
-        return False  # the usual case, found in few steps: it comes before every call
+        return False
     return _tracer() is not None
 
 
@@ -381,12 +371,10 @@ def _instruments() -> _Instruments | None:
     the instruments are made from it, and remade whenever the global provider changes.
     """
     global _instruments_cache
-    if _none_set(
-        metrics.get_meter_provider,
-        _GET_METER_PROVIDER,
-        _metrics_internal,
-        "_METER_PROVIDER",
-        "OTEL_PYTHON_METER_PROVIDER",
+    if (  # no global provider set: as in tracing()
+        metrics.get_meter_provider is _GET_METER_PROVIDER
+        and getattr(_metrics_internal, "_METER_PROVIDER", _UNKNOWN) is None
+        and not getenv("OTEL_PYTHON_METER_PROVIDER")
     ):
         return None
     provider = metrics.get_meter_provider()

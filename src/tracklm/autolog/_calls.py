@@ -74,7 +74,6 @@ class Call:
         "start_ns",
         "step",
         "streamed",
-        "tracked",
         "ttft_ns",
         "wall_ns",
     )
@@ -116,7 +115,6 @@ class Call:
         self.error: BaseException | None = None
         self.streamed = False
         self.finished = False
-        self.tracked = False
         self.span: _telemetry.Span | None = None
         if _telemetry.tracing():  # the span starts now, as the call does: it needs the start
             made = self.start
@@ -161,7 +159,6 @@ class Call:
     def returned(self) -> None:
         """The caller has the call's result unfinished; keep track of it until it is."""
         _unfinished[id(self)] = self
-        self.tracked = True
         if self.finished:  # finished meanwhile, on another thread
             _unfinished.pop(id(self), None)
 
@@ -184,8 +181,7 @@ class Call:
     def _submit(self) -> None:
         # done() and fail() also run from integrations' proxies, __del__ included: never raise
         try:
-            if self.tracked:
-                _unfinished.pop(id(self), None)
+            _unfinished.pop(id(self), None)  # (as cheap as asking whether it is there)
             if self.start is None:  # not an LLM call after all
                 return
             self.client, self.run_id, self.step = _runs.target_run(self.runs)
