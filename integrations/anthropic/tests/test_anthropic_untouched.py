@@ -105,6 +105,29 @@ def test_a_messages_generator_reaches_the_server_whole_and_the_row(server: LLMSe
     assert json_cell(prediction(run)["inputs"]) == sent
 
 
+def test_the_request_kept_holds_copies_of_the_bodys_lists_each_time() -> None:
+    from tracklm_anthropic._requests import snapshot
+
+    class Tools(list):  # type: ignore[type-arg]
+        pass
+
+    class Marker:  # a kind of value not met before: kept as it is
+        pass
+
+    for _ in range(2):  # the first call learns each kind of value, the next ones take it as known
+        messages, tools, marker = [*user("hi")], Tools([{"name": "t"}]), Marker()
+        body = {"model": "m", "messages": messages, "tools": tools, "stop_sequences": ("a",)}
+        request = snapshot({**body, "metadata": marker}, {"top_k": 3})
+        messages.append({"role": "assistant", "content": "later"})  # a chat loop's next turn
+        tools.append({"name": "later"})
+
+        assert request.body["messages"] == user("hi")
+        assert request.body["tools"] == [{"name": "t"}]
+        assert request.body["stop_sequences"] == ["a"]
+        assert request.body["metadata"] is marker
+        assert request.extra == {"top_k": 3}
+
+
 def test_the_return_values_are_the_sdks_own_objects(server: LLMServer) -> None:
     server.queue_response(200, message("plain"))
     server.queue_response(200, chunks=events("streamed"))

@@ -17,6 +17,7 @@ sent is the same and the row has what was sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import compress
 from typing import Any, Final
 
 from tracklm.integration import RequestInfo
@@ -30,25 +31,40 @@ _NOT_PARAMS: Final = frozenset({"messages", "system", "stream", "tools"})
 def snapshot(body: Any, extra: Any) -> Request:
     """On the caller's thread: the request body and ``extra_body``, copied shallowly."""
     copied: dict[str, Any] = dict(body) if is_mapping(type(body)) else {}
-    for key, value in copied.items():
-        kind = type(value)
-        if kind in _kept:
-            continue
-        if issubclass(kind, (list, tuple)):
-            copied[key] = list(value)
-        elif issubclass(kind, Iterator):
-            if isinstance(body, dict):
-                seen: list[Any] = []
-                body[key] = _keeping(value, seen)
-                copied[key] = seen
-        else:
-            _kept.add(kind)
+    values = copied.values()
+    if _known.issuperset(map(type, values)):
+        # every kind met before (the usual case): copy the lists, found by C loops, not by a
+        # Python step per value (current releases' bodies hold a sentinel for each parameter
+        # not given: some twenty values)
+        for key in compress(copied, map(_copied.__contains__, map(type, values))):
+            copied[key] = list(copied[key])
+    else:
+        for key, value in copied.items():
+            kind = type(value)
+            if issubclass(kind, (list, tuple)):
+                copied[key] = list(value)
+                _learn(_copied, kind)
+            elif issubclass(kind, Iterator):  # not learnt: each one is replaced
+                if isinstance(body, dict):
+                    seen: list[Any] = []
+                    body[key] = _keeping(value, seen)
+                    copied[key] = seen
+            else:
+                _learn(_kept, kind)
     return Request(copied, dict(extra) if extra is not None and is_mapping(type(extra)) else {})
 
 
-# the types of values kept as they are (strings, numbers, the SDK's sentinels...), learnt as
-# they are met: the subclass checks of every value would cost microseconds per call
+# the types of values kept as they are (strings, numbers, the SDK's sentinels...) and of
+# those copied as lists, learnt as they are met: the subclass checks of every value would
+# cost microseconds per call
 _kept: set[type] = {str, int, float, bool, dict, type(None)}
+_copied: set[type] = {list, tuple}
+_known: set[type] = _kept | _copied
+
+
+def _learn(kinds: set[type], kind: type) -> None:
+    kinds.add(kind)
+    _known.add(kind)
 
 
 def _keeping(items: Iterable[Any], seen: list[Any]) -> Iterator[Any]:
