@@ -25,6 +25,13 @@ tracklm wraps). ~3 min per set-up::
     uv run python benchmarks/bench_instructions.py --sdk anthropic --streams 20
     PYTHONPATH=$(echo DIR/src DIR/integrations/*/src | tr ' ' :) uv run python \
         benchmarks/bench_instructions.py --setups tracklm   # the tree in DIR (git archive)
+
+``--cache-sim`` has valgrind simulate the caches too (about twice as slow) and adds each
+set-up's first-level and last-level cache misses and callgrind's estimate of the cycles they
+make: instructions + 10 per first-level miss + 100 per last-level miss (the estimate
+``callgrind_annotate`` prints). The code tracklm runs before a stream's first chunk is out of
+the first-level caches at each call, after the SDK's millions of instructions in between:
+what its instructions do not show.
 """
 
 from __future__ import annotations
@@ -93,6 +100,7 @@ def main() -> int:
     parser.add_argument(
         "--setups", default=",".join(SETUPS), help="comma-separated, of those (bare always runs)"
     )
+    parser.add_argument("--cache-sim", action="store_true", help="count cache misses too")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,35 +119,60 @@ def main() -> int:
             check=True,
         )
         canned = canned_once([args.sdk], root)
-        counted: dict[str, int] = {}
+        counted: dict[str, dict[str, int]] = {}
         wanted = set(args.setups.split(",")) | {"bare"}
         for setup in [s for s in SETUPS if s in wanted]:
             out = root / f"callgrind.{setup}"
             command = [
                 "valgrind", "--tool=callgrind", "--collect-atstart=no",
+                f"--cache-sim={'yes' if args.cache_sim else 'no'}",
                 f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
                 "--sdk", args.sdk, "--child", setup, str(args.streams), str(canned), str(library),
             ]  # fmt: skip
             done = subprocess.run(
                 command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
             )
-            found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-            if done.returncode or found is None:
+            found = _events(done.stderr)
+            if done.returncode or "I refs" not in found:
                 print(done.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(f"{setup}: the counted run failed")
-            counted[setup] = int(found.group(1).replace(",", ""))
-            print(f"{setup}: {counted[setup]:,} instructions", file=sys.stderr, flush=True)
+            counted[setup] = found
+            print(f"{setup}: {found}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    bare = counted["bare"] / args.streams
-    print(f"| {WORKLOADS[args.sdk].title}, call to first chunk | instructions per stream "
-          "| added to bare | added / bare |")  # fmt: skip
-    print("|---|---|---|---|")
-    for setup in counted:
-        per = counted[setup] / args.streams
-        added = per - bare
-        print(f"| {setup} | {per:,.0f} | {added:+,.0f} | {100 * added / bare:+.2f} % |")
+    figures = {setup: _per_stream(found, args.streams) for setup, found in counted.items()}
+    columns = list(figures["bare"])
+    print(
+        f"| {WORKLOADS[args.sdk].title}, call to first chunk, per stream | "
+        + " | ".join(f"{c}: bare / added" for c in columns)
+        + " | instructions added / bare |"
+    )
+    print("|---|" + "---|" * (len(columns) + 1))
+    bare = figures["bare"]
+    for setup, per in figures.items():
+        cells = [f"{per[c]:,.0f}" if setup == "bare" else f"{per[c] - bare[c]:+,.0f}"
+                 for c in columns]  # fmt: skip
+        share = (per["instructions"] - bare["instructions"]) / bare["instructions"]
+        print(f"| {setup} | " + " | ".join(cells) + f" | {100 * share:+.2f} % |")
     return 0
+
+
+def _events(stderr: str) -> dict[str, int]:
+    """valgrind's summary counts (``I refs``, ``I1 misses``, ``LL misses``...) by name."""
+    found = re.findall(r"==\d+== ([A-Za-z0-9]+\s+(?:refs|misses)):\s+([\d,]+)", stderr)
+    return {" ".join(name.split()): int(count.replace(",", "")) for name, count in found}
+
+
+def _per_stream(found: dict[str, int], streams: int) -> dict[str, float]:
+    """Instructions per stream; with the cache simulation, misses and estimated cycles too."""
+    per = {"instructions": found["I refs"] / streams}
+    if "LL misses" in found:
+        first = found["I1 misses"] + found["D1 misses"]
+        per["first-level misses"] = first / streams
+        per["last-level misses"] = found["LL misses"] / streams
+        cycles = found["I refs"] + 10 * first + 100 * found["LL misses"]
+        per["estimated cycles"] = cycles / streams
+    return per
 
 
 if __name__ == "__main__":
