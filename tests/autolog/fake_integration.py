@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from tracklm.integration import (
@@ -89,6 +89,28 @@ class KeepingIntegration(FakeIntegration):
             return result
 
         return [Target(self.package, "Client.generate", start, Reader(), on_result)]
+
+
+class RawBodyIntegration(FakeIntegration):
+    """Its streams are recorded from what the SDK reads (here, each word upper-cased as it is
+    read), given to the watch as ``raw_body``, not from their chunks."""
+
+    def targets(self) -> Sequence[Target]:
+        def on_result(call: CallHandle, result: Any) -> Any:
+            if call.start is None or not call.start.stream:
+                call.done(result)
+                return result
+            pieces: list[Any] = []
+            result._words = _read(result._words, pieces)
+            return call.wrap_stream(result, raw_body=pieces)
+
+        return [Target(self.package, "Client.generate", start, Reader(), on_result)]
+
+
+def _read(words: Iterator[str], pieces: list[Any]) -> Iterator[str]:
+    for word in words:
+        pieces.append(word.upper())
+        yield word
 
 
 class LaterIntegration(FakeIntegration):

@@ -12,7 +12,7 @@ import tracklm
 from tracklm.autolog import set_strict
 
 from . import fake_sdk
-from .fake_integration import KeepingIntegration
+from .fake_integration import KeepingIntegration, RawBodyIntegration
 
 
 @pytest.fixture
@@ -125,6 +125,18 @@ def test_a_keep_that_raises_keeps_the_chunk_and_leaves_the_stream_alone(
     assert seen == ["echo:", "a", "boom", "b"]
     (row,) = _rows(run.info.run_id)
     assert row["outputs"] == "ECHO: A boom B"
+
+
+def test_a_stream_given_its_raw_body_is_recorded_from_it_not_from_its_chunks(
+    installed: Callable[..., None],
+) -> None:
+    installed(RawBodyIntegration())
+    tracklm.autolog()
+    with tracklm.start_run() as run:
+        seen = list(fake_sdk.Client().generate("a b", model="m1", stream=True))
+    assert seen == ["echo:", "a", "b"]
+    (row,) = _rows(run.info.run_id)
+    assert row["outputs"] == "ECHO: A B"  # the pieces read, as the integration kept them
 
 
 def test_a_forwarding_proxys_stream_is_watched_as_what_it_wraps_each_time() -> None:
