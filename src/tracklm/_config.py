@@ -34,7 +34,7 @@ def getenv(name: str) -> str | None:
 
 # os.environ and the dictionary behind it, which it changes in place (never rebinds); no
 # os.environ is this when it has no such dictionary
-_DATA: Final[dict[Any, Any]] = getattr(os.environ, "_data", None)  # type: ignore[assignment]
+_DATA: Final[Any] = getattr(os.environ, "_data", None)
 _ENVIRON: Final[Any] = os.environ if isinstance(_DATA, dict) else object()
 _env_keys: dict[str, Any] = {}
 

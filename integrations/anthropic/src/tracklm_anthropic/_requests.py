@@ -43,28 +43,22 @@ def snapshot(body: Any, extra: Any) -> Request:
             kind = type(value)
             if issubclass(kind, (list, tuple)):
                 copied[key] = list(value)
-                _learn(_copied, kind)
+                _copied.add(kind)
             elif issubclass(kind, Iterator):  # not learnt: each one is replaced
                 if isinstance(body, dict):
                     seen: list[Any] = []
                     body[key] = _keeping(value, seen)
                     copied[key] = seen
-            else:
-                _learn(_kept, kind)
+                continue
+            _known.add(kind)
     return Request(copied, dict(extra) if extra is not None and is_mapping(type(extra)) else {})
 
 
-# the types of values kept as they are (strings, numbers, the SDK's sentinels...) and of
-# those copied as lists, learnt as they are met: the subclass checks of every value would
-# cost microseconds per call
-_kept: set[type] = {str, int, float, bool, dict, type(None)}
+# the types of values met before, kept as they are (strings, numbers, the SDK's sentinels...)
+# or copied as lists (_copied), learnt as they are met: the subclass checks of every value
+# would cost microseconds per call
 _copied: set[type] = {list, tuple}
-_known: set[type] = _kept | _copied
-
-
-def _learn(kinds: set[type], kind: type) -> None:
-    kinds.add(kind)
-    _known.add(kind)
+_known: set[type] = {str, int, float, bool, dict, type(None), *_copied}
 
 
 def _keeping(items: Iterable[Any], seen: list[Any]) -> Iterator[Any]:
