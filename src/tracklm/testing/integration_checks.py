@@ -25,6 +25,8 @@ import gc
 import os
 import subprocess
 import sys
+import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -187,12 +189,29 @@ def dropped_stream_row(open_stream: Callable[[], S], leave: Callable[[S], None])
     with tracklm.start_run() as run:
         stream = open_stream()
         leave(stream)
+        gone = _gone_check(stream)
         del stream
         gc.collect()
+        # gc.collect() returns at once, collecting nothing, while another thread is collecting
+        # (tracklm's flusher may be): collect again until the stream is gone, for a while
+        deadline = time.monotonic() + 5
+        while not gone() and time.monotonic() < deadline:
+            time.sleep(0.001)
+            gc.collect()
 
     got = prediction(run)
     assert (got["stream"], got["status"]) == (True, "ok")
     return got
+
+
+def _gone_check(stream: object) -> Callable[[], bool]:
+    """Whether ``stream`` has been freed yet (always True for a type without weak references,
+    which a single collection then has to free)."""
+    try:
+        ref = weakref.ref(stream)
+    except TypeError:
+        return lambda: True
+    return lambda: ref() is None
 
 
 def left_and_closed_stream_rows(
