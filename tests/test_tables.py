@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import pandas as pd
 import pytest
 
 import tracklm
+
+from ._pandas import EXACT_FLOATS
 
 
 def client() -> tracklm.TracklmClient:
@@ -190,6 +193,24 @@ def test_load_table_reads_every_run_of_the_experiment_or_the_given_runs() -> Non
     assert tracklm.load_table("t.csv", run_ids=[ids[1]])["i"].tolist() == [1, 1]
 
 
+def test_load_table_of_runs_whose_columns_are_empty_in_some_warns_nothing() -> None:
+    # a run of non-stream calls has no ttft_ms: pandas 2 warns when it concatenates a frame
+    # with an all-empty column, so the runs' rows make one frame
+    ids = []
+    for ttft in ([None, None], [1.5, None]):
+        with tracklm.start_run() as run:
+            tracklm.log_table({"ttft_ms": ttft, "n": [1, 2]}, "t.csv")
+        ids.append(run.info.run_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = tracklm.load_table("t.csv", run_ids=ids, extra_columns=["run_id"])
+    assert loaded["n"].tolist() == [1, 2, 1, 2]
+    assert loaded["ttft_ms"].tolist()[2] == 1.5
+    assert loaded["ttft_ms"].isna().tolist() == [True, True, False, True]
+    assert list(loaded.columns) == ["ttft_ms", "n", "run_id"]
+    assert loaded["run_id"].tolist() == [ids[0]] * 2 + [ids[1]] * 2
+
+
 def test_load_table_of_an_unknown_table_raises_table_not_found() -> None:
     with tracklm.start_run() as run:
         tracklm.log_table({"a": [1]}, "t.csv")
@@ -323,6 +344,6 @@ def test_float_cells_in_csv_keep_full_precision_and_nan_and_inf() -> None:
     values = [0.1 + 0.2, 1e-300, 1e16, -0.0, math.inf, -math.inf, math.nan]
     with tracklm.start_run() as run:
         tracklm.log_table({"v": values}, "f.csv")
-    on_disk = pd.read_csv(table_path(run, "f.csv"))["v"].tolist()
+    on_disk = pd.read_csv(table_path(run, "f.csv"), **EXACT_FLOATS)["v"].tolist()
     assert on_disk[:6] == values[:6]
     assert math.isnan(on_disk[6])

@@ -367,7 +367,6 @@ class TracklmClient:
     ) -> pd.DataFrame:
         """The table ``artifact_file`` of the given runs (or every run of the experiment),
         concatenated oldest run first; ``extra_columns=["run_id"]`` adds the run id column."""
-        import pandas as pd
 
         artifact_file = check.artifact_path(artifact_file)
         extra = list(extra_columns or [])
@@ -385,21 +384,25 @@ class TracklmClient:
             ids = [r.info.run_id for r in runs]
         else:
             ids = [str(r) for r in run_ids]
-        frames: list[pd.DataFrame] = []
+        # one frame of every run's rows, not one per run concatenated: pandas 2 warns when
+        # it concatenates a frame whose column is all empty (a run's calls without ttft_ms)
+        every: list[dict[str, Any]] = []
+        found = False
         for run_id in ids:
             rows = self._store.read_table(run_id, artifact_file)
             if rows is None:
                 continue
-            frame = _table_frame(rows)
+            found = True
             if "run_id" in extra:
-                frame["run_id"] = run_id
-            frames.append(frame)
-        if not frames:
+                for row in rows:  # the store's rows are fresh dicts, made for this read
+                    row["run_id"] = run_id
+            every.extend(rows)
+        if not found:
             raise TableNotFound(
                 f"None of the {len(ids)} selected runs has a table {artifact_file!r}. "
                 "Check the name (tables keep the suffix they were logged with) and the runs."
             )
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return _table_frame(every)
 
     # -- artifacts ---------------------------------------------------------------------------
 

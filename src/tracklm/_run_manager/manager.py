@@ -43,6 +43,11 @@ logger = logging.getLogger("tracklm.run_manager")
 # never waits for room to start a run, and no run loses its existence or its end.
 _LIFECYCLE = frozenset({CreateExperiment, CreateRun, SetRunStatus})
 
+# How long the flusher sleeps to let a thread waiting for the GIL take it. Python 3.10's
+# sleep(0) takes the GIL back before the waiting thread wakes (its select() with no timeout
+# returns at once); a sleep of any length lets it in (~50 µs, the kernel's timer slack).
+_HAND_OVER = 0.0 if sys.version_info >= (3, 11) else 1e-6
+
 
 class _FlushMarker:
     """Put in the buffer by ``flush()``; set once every record before it was handled."""
@@ -450,7 +455,7 @@ class RunManager:
         # computes, up to the interpreter's switch interval (5 ms): offer it now. Not once
         # behind (see _nudge), when keeping up comes first.
         if time.monotonic() - self._emptied_at <= self.BEHIND_AFTER:
-            time.sleep(0)
+            time.sleep(_HAND_OVER)
 
     def _keep(self, batch: Batch) -> None:
         """Journal a batch the store did not take; hold it in memory if even that fails."""
