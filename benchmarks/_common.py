@@ -122,6 +122,18 @@ def machine_info(distributions: Sequence[str]) -> dict[str, Any]:
     return info
 
 
+def loop_seconds(iterations: int = 20_000_000) -> float:
+    """Seconds an empty Python loop of ``iterations`` takes: how fast the CPU runs right now.
+
+    A shared VM's speed changes by several times from hour to hour (steal time does not show
+    it); this, printed with the figures, says how fast the machine was when they were taken.
+    """
+    start = time.perf_counter()
+    for _ in range(iterations):
+        pass
+    return time.perf_counter() - start
+
+
 # -- child processes -------------------------------------------------------------------------
 
 

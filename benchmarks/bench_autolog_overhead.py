@@ -75,7 +75,15 @@ from pathlib import Path
 from statistics import median_low
 from typing import Any
 
-from _common import emit_result, fmt, machine_info, percentile, run_child, source_digest
+from _common import (
+    emit_result,
+    fmt,
+    loop_seconds,
+    machine_info,
+    percentile,
+    run_child,
+    source_digest,
+)
 from _floor_hooks import HOOKS
 from _opcodes import OpcodeCounter
 from _overhead_report import PAIRED, TITLES, report, signed
@@ -440,6 +448,7 @@ def floor_main(sdks: list[str], blocks: int) -> None:
     """The added median time to first chunk of each of :data:`FLOOR_SETUPS` (see the module
     docstring), one process per SDK."""
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-floor-"))
+    before = loop_seconds()
     try:
         stainless = [s for s in sdks if WORKLOADS[s].inside[0][2] == "request"]
         canned = canned_once(stainless, root)
@@ -460,6 +469,10 @@ def floor_main(sdks: list[str], blocks: int) -> None:
             r = found[0]
             added = " | ".join(signed(r[s] - r["off"]) for s in FLOOR_SETUPS)
             lines.append(f"| {WORKLOADS[sdk].title} | {r['stream']} | {added} |")
+        lines.append(
+            f"\nAn empty loop of 20M iterations took {before:.2f} s before, "
+            f"{loop_seconds():.2f} s after."
+        )
         print("\n".join(lines))
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -883,6 +896,7 @@ def main(argv: list[str] | None = None) -> int:
         ["tracklm", *(f"tracklm_{s.replace('-', '_')}" for s in sdks)]
     )
     info["load average (1 min) at start"] = f"{os.getloadavg()[0]:.2f}"
+    info["empty loop of 20M iterations at start"] = f"{loop_seconds():.2f} s"
     root = Path(tempfile.mkdtemp(prefix="tracklm-bench-autolog-"))
     started = time.monotonic()
     runs: dict[str, Any] = {}
@@ -892,6 +906,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
     info["wall time of this benchmark"] = f"{time.monotonic() - started:.0f} s"
     info["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
+    info["empty loop of 20M iterations at end"] = f"{loop_seconds():.2f} s"
     if runs.get("loads"):
         loads = sorted(runs["loads"])
         info["load average (1 min) before each child: min / median / max"] = (
