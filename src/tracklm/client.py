@@ -367,7 +367,6 @@ class TracklmClient:
     ) -> pd.DataFrame:
         """The table ``artifact_file`` of the given runs (or every run of the experiment),
         concatenated oldest run first; ``extra_columns=["run_id"]`` adds the run id column."""
-
         artifact_file = check.artifact_path(artifact_file)
         extra = list(extra_columns or [])
         unknown = [c for c in extra if c != "run_id"]
